@@ -1,0 +1,26 @@
+# fault-area: `make run` and `make test` set up everything on Debian 12/13 (as root).
+PY := .venv/bin/python
+SUITE ?= smoke
+
+.PHONY: all setup kmod run test test-host clean
+
+all: kmod
+
+setup:
+	@scripts/setup.sh
+
+kmod: setup
+	@$(MAKE) --no-print-directory -C kmod
+
+# The default suite; until scenarios exist it is the guest smoke run.
+run: kmod
+	@$(PY) -m lab --step smoke='python -m pytest -p no:cacheprovider -v tests/guest/test_smoke.py'
+
+test: kmod
+	@scripts/pytest-strict
+
+test-host: setup
+	@scripts/pytest-strict tests/host
+
+clean:
+	@$(MAKE) --no-print-directory -C kmod clean

@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * fault_area_uapi.h - the contract between fault_area.ko and userland.
+ *
+ * All addresses are in the address space of the process that opened
+ * FA_DEVICE_PATH; an ioctl from any other mm fails with EPERM.
+ * No ioctl here creates, splits, merges or changes a VMA.
+ */
+#ifndef _UAPI_FAULT_AREA_H
+#define _UAPI_FAULT_AREA_H
+
+#include <linux/ioctl.h>
+#include <linux/types.h>
+
+#define FA_DEVICE_PATH "/dev/fault_area"
+
+/* FA_IOC_PREPARE: discard [start, start+len) and fill it with markers. */
+struct fa_prepare {
+	__u64 start;	/* (in) page aligned */
+	__u64 len;	/* (in) page aligned, > 0 */
+	__u32 signo;	/* (in) signal for a user-mode access to a marker; 0 = SIGBUS */
+	__u32 flags;	/* (in) must be 0 */
+	__u64 prepared;	/* (out) bytes now holding markers */
+};
+
+/* FA_IOC_MAP: move (or copy) the pages of [src, src+len) onto the markers of [dst, dst+len). */
+struct fa_map {
+	__u64 dst;	/* (in) page aligned; every page must hold a marker */
+	__u64 src;	/* (in) page aligned; every page present, anonymous, exclusive */
+	__u64 len;	/* (in) page aligned, > 0 */
+	__u64 flags;	/* (in) 0 or FA_MAP_COPY */
+	__s64 mapped;	/* (out) bytes mapped; on error, the bytes done before it */
+};
+#define FA_MAP_COPY	(1ULL << 0)	/* copy into a new page; src is left as it was */
+
+/* FA_IOC_RELEASE: markers in the range become empty ptes; the range is unregistered. */
+struct fa_range {
+	__u64 start;	/* (in) page aligned */
+	__u64 len;	/* (in) page aligned, > 0 */
+};
+
+/* FA_IOC_STATS: counters of this open file. */
+struct fa_stats {
+	__u64 pages_prepared;	/* markers installed */
+	__u64 pages_mapped;	/* markers replaced by FA_IOC_MAP */
+	__u64 user_faults;	/* user-mode accesses to a marker (signals sent) */
+	__u64 kernel_faults;	/* kernel accesses to a marker (gup, uaccess) that failed */
+	__u64 map_errors;	/* FA_IOC_MAP calls that failed */
+};
+
+/* FA_IOC_GUP: test hook; get_user_pages_fast() on the range, pages released at once. */
+struct fa_gup {
+	__u64 start;	/* (in) page aligned */
+	__u64 npages;	/* (in) > 0 */
+	__s64 pinned;	/* (out) pages returned, or -errno */
+};
+
+#define FA_IOC_MAGIC	0xFA
+#define FA_IOC_PREPARE	_IOWR(FA_IOC_MAGIC, 0x01, struct fa_prepare)
+#define FA_IOC_MAP	_IOWR(FA_IOC_MAGIC, 0x02, struct fa_map)
+#define FA_IOC_RELEASE	_IOW(FA_IOC_MAGIC, 0x03, struct fa_range)
+#define FA_IOC_STATS	_IOR(FA_IOC_MAGIC, 0x04, struct fa_stats)
+#define FA_IOC_GUP	_IOWR(FA_IOC_MAGIC, 0x05, struct fa_gup)
+
+#endif /* _UAPI_FAULT_AREA_H */

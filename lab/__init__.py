@@ -1,0 +1,1 @@
+"""fault-area lab harness: setup helpers and the guest-VM runner."""

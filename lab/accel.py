@@ -1,0 +1,66 @@
+"""Choose qemu's accelerator: TCG unless a real KVM boot has worked here.
+
+On this project's machines /dev/kvm exists, yet qemu stops with "KVM
+internal error ... emulation failure" and vng without --disable-kvm hangs.
+So KVM is used only after a short real boot under it reached its command,
+and that verdict is cached per machine (host name, host kernel, guest
+kernel) in CACHE.  FA_ACCEL=tcg or FA_ACCEL=kvm overrides it.
+"""
+import json
+import os
+import platform
+import sys
+from pathlib import Path
+
+CACHE = Path(os.environ.get("FA_ACCEL_CACHE", "/var/cache/fault-area/accel.json"))
+PROBE_TIMEOUT = 30.0  # s; a TCG boot takes ~16 s, a working KVM boot far less
+
+
+def machine_key(kernel):
+    return f"{platform.node()}|{platform.release()}|{kernel}"
+
+
+def _load():
+    try:
+        return json.loads(CACHE.read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def _store(key, verdict):
+    cache = _load()
+    cache[key] = verdict
+    CACHE.parent.mkdir(parents=True, exist_ok=True)
+    CACHE.write_text(json.dumps(cache, indent=1) + "\n")
+
+
+def choose(kernel):
+    forced = os.environ.get("FA_ACCEL")
+    if forced:
+        if forced not in ("tcg", "kvm"):
+            raise ValueError(f"FA_ACCEL must be 'tcg' or 'kvm', not {forced!r}")
+        return forced
+    if not os.access("/dev/kvm", os.R_OK | os.W_OK):
+        return "tcg"
+    key = machine_key(kernel)
+    verdict = _load().get(key)
+    if verdict is None:
+        verdict = probe(kernel)
+        _store(key, verdict)
+    return verdict["accel"]
+
+
+def probe(kernel):
+    """Boot once under KVM with a short timeout; return the verdict to cache."""
+    import tempfile
+
+    from lab import guest
+
+    print(f"guest: probing KVM with a {PROBE_TIMEOUT:g} s boot (once per machine, cached in {CACHE})",
+          file=sys.stderr)
+    with tempfile.TemporaryDirectory(prefix="fa-kvm-probe-") as tmp:
+        res = guest.run([guest.Step("kvm-probe", "true", timeout=10)], tmp, use_accel="kvm",
+                        boot_timeout=PROBE_TIMEOUT, timeout=10, echo=False)
+    if res.rc == 0 and not res.timed_out:
+        return {"accel": "kvm", "why": f"a KVM boot reached its command in {res.first_command_s:.1f} s"}
+    return {"accel": "tcg", "why": f"the KVM boot failed: {res.reason or f'exit status {res.rc}'}"}
