@@ -11,7 +11,7 @@ die() {
 	exit 1
 }
 
-[ "$(id -u)" = 0 ] || die "run as root (apt-get and the guest need it): sudo make $*"
+[ "$(id -u)" = 0 ] || die "run as root: apt-get, insmod and qemu need it (for example: sudo make test)"
 [ -r /etc/os-release ] || die "no /etc/os-release: this project supports Debian 12 or 13 only"
 . /etc/os-release
 case "${VERSION_CODENAME:-}" in
