@@ -5,55 +5,999 @@
  *
  * The contract with userland is fault_area_uapi.h.  Every ioctl acts on the
  * mm of the process that opened /dev/fault_area; any other mm gets EPERM.
+ * No ioctl creates, splits, merges or changes a VMA: only ptes change.
+ *
+ * A marker is a PTE_MARKER_POISONED entry: non-present, so gup_fast cannot
+ * take it; copied by fork; and without this module a fault on it is a plain
+ * SIGBUS.  Faults on non-present ptes reach do_swap_page(), which an ftrace
+ * hook (IPMODIFY) redirects to fa_fault_hook(); markers of registered areas
+ * are handled there, everything else goes on to the real do_swap_page().
+ *
+ * Probe points for tracing/ (noinline, not static):
+ *   fa_fault_hook    a fault on any non-present pte (returns vm_fault_t)
+ *   fa_prepare       one FA_IOC_PREPARE (returns 0 or -errno)
+ *   fa_map           one FA_IOC_MAP call (returns 0 or -errno)
+ *   fa_map_page      one page of FA_IOC_MAP (returns 0 or -errno)
+ *   fa_release_range one FA_IOC_RELEASE (returns 0 or -errno)
+ *
+ * Lock order: mmap_lock -> fa_lock -> folio lock -> anon_vma lock -> pte locks.
+ * The fault path takes none of these for its lookup: RCU only.
  */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <linux/fs.h>
+#include <linux/ftrace.h>
+#include <linux/hashtable.h>
+#include <linux/highmem.h>
+#include <linux/huge_mm.h>
+#include <linux/kprobes.h>
+#include <linux/maple_tree.h>
+#include <linux/memcontrol.h>
 #include <linux/miscdevice.h>
+#include <linux/mm.h>
+#include <linux/mmu_notifier.h>
 #include <linux/module.h>
+#include <linux/rmap.h>
 #include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
 #include <linux/slab.h>
+#include <linux/swap.h>		/* before swapops.h, which needs it */
+#include <linux/swapops.h>
 #include <linux/uaccess.h>
 
 #include "fault_area_uapi.h"
 
-/* One open file: the mm it serves. */
-struct fa_file {
-	struct mm_struct *mm;	/* mmgrab()ed at open, the only mm allowed */
+struct fa_file;
+struct fa_map_ctx;
+
+/* Probe points: not static and not inlined, so kprobes can find them. */
+vm_fault_t fa_fault_hook(struct vm_fault *vmf);
+int fa_prepare(struct fa_file *ff, unsigned long start, unsigned long end, int signo);
+int fa_map(struct fa_file *ff, struct fa_map *m);
+int fa_map_page(struct fa_map_ctx *c);
+int fa_release_range(struct fa_file *ff, unsigned long start, unsigned long end);
+
+/* Kernel functions this module needs that are not exported, found at load. */
+static struct {
+	vm_fault_t (*do_swap_page)(struct vm_fault *vmf);
+	pte_t *(*pte_offset_map_nolock)(struct mm_struct *mm, pmd_t *pmd,
+					unsigned long addr, spinlock_t **ptlp);
+	pte_t *(*pte_offset_map_lock)(struct mm_struct *mm, pmd_t *pmd,
+				      unsigned long addr, spinlock_t **ptlp);
+	pte_t (*ptep_clear_flush)(struct vm_area_struct *vma, unsigned long addr, pte_t *ptep);
+	struct folio *(*vm_normal_folio)(struct vm_area_struct *vma, unsigned long addr, pte_t pte);
+	void (*split_pmd)(struct vm_area_struct *vma, pmd_t *pmd, unsigned long addr,
+			       bool freeze, struct folio *folio);
+	int (*split_folio_to)(struct page *page, struct list_head *list, unsigned int new_order);
+	struct anon_vma *(*folio_get_anon_vma)(struct folio *folio);
+	void (*put_anon_vma)(struct anon_vma *anon_vma);
+	int (*anon_vma_prepare)(struct vm_area_struct *vma);
+	void (*folio_move_anon_rmap)(struct folio *folio, struct vm_area_struct *vma);
+	void (*folio_add_new_anon_rmap)(struct folio *folio, struct vm_area_struct *vma,
+					unsigned long addr, rmap_t flags);
+	void (*folio_add_lru_vma)(struct folio *folio, struct vm_area_struct *vma);
+	int (*mem_cgroup_charge)(struct folio *folio, struct mm_struct *mm, gfp_t gfp);
+	int (*mmu_notifier_start)(struct mmu_notifier_range *range);
+	void (*mmu_notifier_end)(struct mmu_notifier_range *range);
+	void (*force_fatal_sig)(int sig);
+} fa_k;
+
+static const struct {
+	const char *name;
+	void **addr;
+} fa_syms[] = {
+	{ "do_swap_page", (void **)&fa_k.do_swap_page },
+	{ "pte_offset_map_nolock", (void **)&fa_k.pte_offset_map_nolock },
+	{ "__pte_offset_map_lock", (void **)&fa_k.pte_offset_map_lock },
+	{ "ptep_clear_flush", (void **)&fa_k.ptep_clear_flush },
+	{ "vm_normal_folio", (void **)&fa_k.vm_normal_folio },
+	{ "__split_huge_pmd", (void **)&fa_k.split_pmd },
+	{ "split_huge_page_to_list_to_order", (void **)&fa_k.split_folio_to },
+	{ "folio_get_anon_vma", (void **)&fa_k.folio_get_anon_vma },
+	{ "__put_anon_vma", (void **)&fa_k.put_anon_vma },
+	{ "__anon_vma_prepare", (void **)&fa_k.anon_vma_prepare },
+	{ "folio_move_anon_rmap", (void **)&fa_k.folio_move_anon_rmap },
+	{ "folio_add_new_anon_rmap", (void **)&fa_k.folio_add_new_anon_rmap },
+	{ "folio_add_lru_vma", (void **)&fa_k.folio_add_lru_vma },
+	{ "__mem_cgroup_charge", (void **)&fa_k.mem_cgroup_charge },
+	{ "__mmu_notifier_invalidate_range_start", (void **)&fa_k.mmu_notifier_start },
+	{ "__mmu_notifier_invalidate_range_end", (void **)&fa_k.mmu_notifier_end },
+	{ "force_fatal_sig", (void **)&fa_k.force_fatal_sig },
 };
+
+/*
+ * Registry.  An fa_mm per mm that has an open file, holding a maple tree
+ * from address ranges to the slot of the file and signal that prepared them.
+ * Readers (the fault hook) use RCU; writers hold fa_lock.
+ */
+struct fa_slot {
+	struct fa_file *ff;
+	int signo;
+};
+
+struct fa_mm {
+	struct mm_struct *mm;
+	struct maple_tree areas;	/* address -> struct fa_slot * */
+	struct hlist_node node;		/* in fa_mms */
+	int nfiles;			/* open files on this mm; fa_lock */
+	struct rcu_head rcu;
+};
+
+struct fa_file {
+	struct mm_struct *mm;		/* mmgrab()ed at open: the only mm allowed */
+	struct fa_mm *fm;
+	struct fa_slot slots[_NSIG];	/* tree entries point here, one per signal */
+	atomic64_t pages_prepared, pages_mapped, user_faults, kernel_faults, map_errors;
+	struct rcu_head rcu;
+};
+
+static DEFINE_MUTEX(fa_lock);
+static DEFINE_HASHTABLE(fa_mms, 6);
+
+/* Caller holds rcu_read_lock() or fa_lock. */
+static struct fa_mm *fa_mm_find(struct mm_struct *mm)
+{
+	struct fa_mm *fm;
+
+	hash_for_each_possible_rcu(fa_mms, fm, node, (unsigned long)mm)
+		if (fm->mm == mm)
+			return fm;
+	return NULL;
+}
+
+/* The slot covering addr in mm, or NULL.  Caller holds rcu_read_lock(). */
+static struct fa_slot *fa_slot_find(struct mm_struct *mm, unsigned long addr)
+{
+	struct fa_mm *fm = fa_mm_find(mm);
+
+	return fm ? mtree_load(&fm->areas, addr) : NULL;
+}
+
+/*
+ * Does [start, end) lie wholly in areas of ff (want_own) or touch an area
+ * of another file (!want_own)?  Caller holds rcu_read_lock() or fa_lock.
+ */
+static bool fa_covered(struct fa_file *ff, unsigned long start, unsigned long end)
+{
+	MA_STATE(mas, &ff->fm->areas, start, start);
+	unsigned long next = start;
+	struct fa_slot *slot;
+
+	mas_for_each(&mas, slot, end - 1) {
+		if (mas.index > next || slot->ff != ff)
+			return false;
+		next = mas.last + 1;
+		if (next >= end || next == 0)
+			return true;
+	}
+	return false;
+}
+
+static bool fa_overlaps_other(struct fa_file *ff, unsigned long start, unsigned long end)
+{
+	MA_STATE(mas, &ff->fm->areas, start, start);
+	struct fa_slot *slot;
+
+	mas_for_each(&mas, slot, end - 1)
+		if (slot->ff != ff)
+			return true;
+	return false;
+}
+
+/* ---- markers ---------------------------------------------------------- */
+
+static inline pte_t fa_marker(void)
+{
+	return make_pte_marker(PTE_MARKER_POISONED);
+}
+
+static inline bool fa_is_marker(pte_t pte)
+{
+	swp_entry_t entry;
+
+	if (!is_swap_pte(pte))
+		return false;
+	entry = pte_to_swp_entry(pte);
+	return is_pte_marker_entry(entry) && (pte_marker_get(entry) & PTE_MARKER_POISONED);
+}
+
+/* The pmd of addr if it maps a pte table, else NULL (none, huge, or bad). */
+static pmd_t *fa_pmd(struct mm_struct *mm, unsigned long addr)
+{
+	pgd_t *pgd = pgd_offset(mm, addr);
+	p4d_t *p4d;
+	pud_t *pud;
+	pmd_t *pmd;
+
+	if (pgd_none(*pgd) || pgd_bad(*pgd))
+		return NULL;
+	p4d = p4d_offset(pgd, addr);
+	if (p4d_none(*p4d) || p4d_bad(*p4d))
+		return NULL;
+	pud = pud_offset(p4d, addr);
+	if (pud_none(*pud) || pud_leaf(*pud) || pud_bad(*pud))
+		return NULL;
+	pmd = pmd_offset(pud, addr);
+	return pmd;
+}
+
+/* ---- the fault hook ----------------------------------------------------- */
+
+/*
+ * Deliver signo for a user access at addr, or kill the process with SIGBUS
+ * if signo is blocked, ignored or at its default action: re-faulting with
+ * nobody to map the page would live-lock.
+ */
+static void fa_signal(int signo, unsigned long addr)
+{
+	struct k_sigaction *ka = &current->sighand->action[signo - 1];
+	kernel_siginfo_t info;
+	bool caught;
+
+	spin_lock_irq(&current->sighand->siglock);
+	caught = ka->sa.sa_handler != SIG_DFL && ka->sa.sa_handler != SIG_IGN &&
+		 !sigismember(&current->blocked, signo);
+	spin_unlock_irq(&current->sighand->siglock);
+	if (!caught) {
+		fa_k.force_fatal_sig(SIGBUS);
+		return;
+	}
+	clear_siginfo(&info);
+	info.si_signo = signo;
+	info.si_code = signo == SIGBUS ? BUS_ADRERR : signo == SIGSEGV ? SEGV_ACCERR : SI_KERNEL;
+	info.si_addr = (void __user *)addr;
+	send_sig_info(signo, &info, current);
+}
+
+/* Hook calls between the ftrace redirect and their return; fa_exit waits. */
+static atomic_t fa_hooks_running = ATOMIC_INIT(0);
+
+/*
+ * Runs instead of do_swap_page() for a marker of a registered area (the
+ * ftrace callback below redirects only those).  Entered like do_swap_page:
+ * vmf->pte is mapped but not locked, and must be unmapped before return.
+ * Runs under the mmap_lock or only the per-VMA lock, and never sleeps.
+ */
+noinline vm_fault_t fa_fault_hook(struct vm_fault *vmf)
+{
+	struct fa_slot *slot;
+	vm_fault_t ret;
+	bool same;
+
+	rcu_read_lock();
+	slot = fa_slot_find(vmf->vma->vm_mm, vmf->address);
+	if (!slot) {
+		/*
+		 * Unregistered since the redirect: the core mm's SIGBUS.  The
+		 * callback sees our own call and lets it through.
+		 */
+		rcu_read_unlock();
+		ret = fa_k.do_swap_page(vmf);
+		atomic_dec(&fa_hooks_running);
+		return ret;
+	}
+	/* vmf->ptl guards the pte: a racing FA_IOC_MAP may have replaced it. */
+	spin_lock(vmf->ptl);
+	same = pte_same(ptep_get(vmf->pte), vmf->orig_pte);
+	spin_unlock(vmf->ptl);
+	pte_unmap(vmf->pte);
+	vmf->pte = NULL;
+	if (!same) {
+		ret = 0;	/* retry the access */
+	} else if (!(vmf->flags & FAULT_FLAG_USER)) {
+		/* gup or uaccess: fail at once, as beyond EOF of a shared file */
+		atomic64_inc(&slot->ff->kernel_faults);
+		ret = VM_FAULT_SIGBUS;
+	} else {
+		atomic64_inc(&slot->ff->user_faults);
+		fa_signal(slot->signo, vmf->real_address);
+		ret = VM_FAULT_NOPAGE;
+	}
+	atomic_dec(&fa_hooks_running);
+	rcu_read_unlock();
+	return ret;
+}
+
+/*
+ * ftrace callback at the entry of do_swap_page(), preemption disabled (an
+ * RCU read-side section).  Faults of other processes, and swap-ins, pay a
+ * pte test and a hash lookup, then go on to the real do_swap_page().
+ */
+static void notrace fa_ftrace_cb(unsigned long ip, unsigned long parent_ip,
+				 struct ftrace_ops *ops, struct ftrace_regs *fregs)
+{
+	struct vm_fault *vmf = (struct vm_fault *)ftrace_regs_get_argument(fregs, 0);
+
+	if (within_module(parent_ip, THIS_MODULE) || !fa_is_marker(vmf->orig_pte) ||
+	    !fa_slot_find(vmf->vma->vm_mm, vmf->address))
+		return;
+	atomic_inc(&fa_hooks_running);
+	ftrace_regs_set_instruction_pointer(fregs, (unsigned long)fa_fault_hook);
+}
+
+static struct ftrace_ops fa_ftrace_ops = {
+	.func = fa_ftrace_cb,
+	.flags = FTRACE_OPS_FL_SAVE_REGS | FTRACE_OPS_FL_RECURSION | FTRACE_OPS_FL_IPMODIFY,
+};
+
+/* ---- FA_IOC_PREPARE ------------------------------------------------------ */
+
+static int fa_set_marker(pte_t *pte, unsigned long addr, void *data)
+{
+	struct mm_struct *mm = data;
+
+	/* The range was just zapped under mmap_write_lock: only none or markers. */
+	if (!pte_none(ptep_get(pte)) && !fa_is_marker(ptep_get(pte)))
+		return -EBUSY;
+	set_pte_at(mm, addr, pte, fa_marker());
+	return 0;
+}
+
+static bool fa_vma_ok(struct vm_area_struct *vma)
+{
+	return vma_is_anonymous(vma) && !(vma->vm_flags & (VM_SHARED | VM_PFNMAP | VM_IO |
+							   VM_MIXEDMAP | VM_HUGETLB));
+}
+
+/*
+ * Check every VMA of [start, end): EFAULT for a hole, EINVAL for a VMA that
+ * is not anonymous-private.  Caller holds mmap_write_lock.
+ */
+static int fa_check_vmas(struct mm_struct *mm, unsigned long start, unsigned long end)
+{
+	struct vm_area_struct *vma;
+	unsigned long addr = start;
+	VMA_ITERATOR(vmi, mm, start);
+
+	for_each_vma_range(vmi, vma, end) {
+		if (vma->vm_start > addr)
+			return -EFAULT;
+		if (!fa_vma_ok(vma))
+			return -EINVAL;
+		addr = vma->vm_end;
+	}
+	return addr < end ? -EFAULT : 0;
+}
+
+/* Caller holds mmap_write_lock(mm) and fa_lock. */
+noinline int fa_prepare(struct fa_file *ff, unsigned long start, unsigned long end, int signo)
+{
+	struct mm_struct *mm = ff->mm;
+	struct vm_area_struct *vma;
+	int err;
+	VMA_ITERATOR(vmi, mm, start);
+
+	err = fa_check_vmas(mm, start, end);
+	if (err)
+		return err;
+	if (fa_overlaps_other(ff, start, end))
+		return -EBUSY;
+	/*
+	 * Write-lock each VMA so per-VMA-lock faults wait too: nothing may
+	 * fill a pte (or a huge pmd) between the zap and the markers.
+	 */
+	for_each_vma_range(vmi, vma, end) {
+		vma_start_write(vma);
+		if (!vma->anon_vma) {
+			/* FA_IOC_MAP moves pages into this VMA's anon_vma. */
+			err = fa_k.anon_vma_prepare(vma);
+			if (err)
+				return err;
+		}
+		zap_page_range_single(vma, max(start, vma->vm_start),
+				      min(end, vma->vm_end) - max(start, vma->vm_start), NULL);
+	}
+	err = apply_to_page_range(mm, start, end - start, fa_set_marker, mm);
+	if (err) {
+		vma_iter_set(&vmi, start);
+		for_each_vma_range(vmi, vma, end)
+			zap_page_range_single(vma, max(start, vma->vm_start),
+					      min(end, vma->vm_end) - max(start, vma->vm_start), NULL);
+		return err;
+	}
+	err = mtree_store_range(&ff->fm->areas, start, end - 1, &ff->slots[signo], GFP_KERNEL);
+	if (err)
+		return err;
+	atomic64_add((end - start) >> PAGE_SHIFT, &ff->pages_prepared);
+	return 0;
+}
+
+static int fa_do_prepare(struct fa_file *ff, struct fa_prepare *p)
+{
+	int err;
+
+	if (mmap_write_lock_killable(ff->mm))
+		return -EINTR;
+	mutex_lock(&fa_lock);
+	err = fa_prepare(ff, p->start, p->start + p->len, p->signo ?: SIGBUS);
+	mutex_unlock(&fa_lock);
+	mmap_write_unlock(ff->mm);
+	if (!err)
+		p->prepared = p->len;
+	return err;
+}
+
+/* ---- FA_IOC_MAP ----------------------------------------------------------- */
+
+struct fa_map_ctx {
+	struct mm_struct *mm;
+	struct vm_area_struct *dst_vma, *src_vma;
+	unsigned long dst, src;
+	bool copy;
+};
+
+/*
+ * The pte for page at dst: dirty, writable if the VMA is.  Write before
+ * dirty, so that on shadow-stack CPUs the dirty bit is the real one.
+ * (pte_mkwrite() is out of reach for modules; fa_vma_ok() VMAs are never
+ * shadow stacks, so the _novma form is the same here.)
+ */
+static pte_t fa_mkpte(struct vm_area_struct *vma, struct page *page)
+{
+	pte_t pte = mk_pte(page, vma->vm_page_prot);
+
+	if (vma->vm_flags & VM_WRITE)
+		pte = pte_mkwrite_novma(pte);
+	return pte_mkdirty(pte);
+}
+
+/* Lock two pte locks in a fixed order; they may be the same lock. */
+static void fa_double_pt_lock(spinlock_t *a, spinlock_t *b)
+{
+	if (a == b) {
+		spin_lock(a);
+	} else if (a < b) {
+		spin_lock(a);
+		spin_lock_nested(b, SINGLE_DEPTH_NESTING);
+	} else {
+		spin_lock(b);
+		spin_lock_nested(a, SINGLE_DEPTH_NESTING);
+	}
+}
+
+static void fa_double_pt_unlock(spinlock_t *a, spinlock_t *b)
+{
+	spin_unlock(a);
+	if (a != b)
+		spin_unlock(b);
+}
+
+static void fa_put_anon_vma(struct anon_vma *anon_vma)
+{
+	if (atomic_dec_and_test(&anon_vma->refcount))
+		fa_k.put_anon_vma(anon_vma);
+}
+
+/*
+ * Read the src pte of c->src with a folio reference.  For a move, splits
+ * a huge pmd or a large folio first, so the folio is always order 0.
+ * Returns the folio or an ERR_PTR: ENOENT for no page, EBUSY for a page
+ * that is not an exclusive anonymous page, EAGAIN to retry.
+ */
+static struct folio *fa_src_folio(struct fa_map_ctx *c, pte_t *orig)
+{
+	struct folio *folio;
+	spinlock_t *ptl;
+	pmd_t *pmd, pmdval;
+	pte_t *pte;
+	int err;
+
+	pmd = fa_pmd(c->mm, c->src);
+	if (!pmd)
+		return ERR_PTR(-ENOENT);
+	pmdval = pmdp_get_lockless(pmd);
+	if (pmd_none(pmdval))
+		return ERR_PTR(-ENOENT);
+	if (pmd_trans_huge(pmdval)) {
+		fa_k.split_pmd(c->src_vma, pmd, c->src, false, NULL);
+		return ERR_PTR(-EAGAIN);
+	}
+	pte = fa_k.pte_offset_map_lock(c->mm, pmd, c->src, &ptl);
+	if (!pte)
+		return ERR_PTR(-EAGAIN);
+	*orig = ptep_get(pte);
+	if (!pte_present(*orig)) {
+		pte_unmap_unlock(pte, ptl);
+		return ERR_PTR(-ENOENT);
+	}
+	folio = fa_k.vm_normal_folio(c->src_vma, c->src, *orig);
+	if (!folio && c->copy && is_zero_pfn(pte_pfn(*orig)))
+		folio = page_folio(pte_page(*orig));	/* copying zeros is fine */
+	if (folio)
+		folio_get(folio);
+	pte_unmap_unlock(pte, ptl);
+	if (!folio)
+		return ERR_PTR(-EBUSY);		/* the zero page is shared: no move */
+	if (!c->copy && (!folio_test_anon(folio) || folio_test_ksm(folio))) {
+		folio_put(folio);
+		return ERR_PTR(-EBUSY);
+	}
+	if (!c->copy && folio_test_large(folio)) {
+		folio_lock(folio);
+		err = fa_k.split_folio_to(&folio->page, NULL, 0);
+		folio_unlock(folio);
+		folio_put(folio);
+		return ERR_PTR(err ? -EBUSY : -EAGAIN);
+	}
+	return folio;
+}
+
+/*
+ * Map the dst and src ptes and take both locks; re-check that neither
+ * changed since they were read.  Returns 0, EEXIST (dst holds no marker)
+ * or EAGAIN (something moved: retry).
+ */
+static int fa_lock_ptes(struct fa_map_ctx *c, pte_t orig_src, pte_t **dst_pte, pte_t **src_pte,
+			spinlock_t **dst_ptl, spinlock_t **src_ptl)
+{
+	pmd_t *dst_pmd = fa_pmd(c->mm, c->dst), *src_pmd = fa_pmd(c->mm, c->src);
+
+	if (!dst_pmd || !src_pmd)
+		return -EAGAIN;
+	*dst_pte = fa_k.pte_offset_map_nolock(c->mm, dst_pmd, c->dst, dst_ptl);
+	if (!*dst_pte)
+		return -EEXIST;
+	*src_pte = fa_k.pte_offset_map_nolock(c->mm, src_pmd, c->src, src_ptl);
+	if (!*src_pte) {
+		pte_unmap(*dst_pte);
+		return -EAGAIN;
+	}
+	fa_double_pt_lock(*dst_ptl, *src_ptl);
+	if (!fa_is_marker(ptep_get(*dst_pte)) || !pte_same(ptep_get(*src_pte), orig_src)) {
+		int err = fa_is_marker(ptep_get(*dst_pte)) ? -EAGAIN : -EEXIST;
+
+		fa_double_pt_unlock(*dst_ptl, *src_ptl);
+		pte_unmap(*src_pte);
+		pte_unmap(*dst_pte);
+		return err;
+	}
+	return 0;
+}
+
+static void fa_unlock_ptes(pte_t *dst_pte, pte_t *src_pte, spinlock_t *dst_ptl, spinlock_t *src_ptl)
+{
+	fa_double_pt_unlock(dst_ptl, src_ptl);
+	pte_unmap(src_pte);
+	pte_unmap(dst_pte);
+}
+
+/*
+ * Move: the src pte goes onto the dst marker, the folio follows it into
+ * the dst VMA's anon_vma and index.  The folio lock and the src anon_vma
+ * write lock keep rmap walkers (reclaim, migration) off it meanwhile, as
+ * in mainline's UFFDIO_MOVE.
+ */
+static int fa_move_one(struct fa_map_ctx *c, struct folio *folio, pte_t orig_src)
+{
+	struct mmu_notifier_range range;
+	struct anon_vma *anon_vma;
+	spinlock_t *dst_ptl, *src_ptl;
+	pte_t *dst_pte, *src_pte, pte;
+	int err;
+
+	folio_lock(folio);
+	anon_vma = fa_k.folio_get_anon_vma(folio);
+	if (!anon_vma) {
+		err = -EAGAIN;	/* unmapped meanwhile */
+		goto err_folio;
+	}
+	anon_vma_lock_write(anon_vma);
+	mmu_notifier_range_init(&range, MMU_NOTIFY_CLEAR, 0, c->mm, c->src, c->src + PAGE_SIZE);
+	if (mm_has_notifiers(c->mm))
+		fa_k.mmu_notifier_start(&range);
+	err = fa_lock_ptes(c, orig_src, &dst_pte, &src_pte, &dst_ptl, &src_ptl);
+	if (err)
+		goto err_notify;
+	/* Our reference plus the src mapping: anything more is a sharer or a pin. */
+	if (folio_test_large(folio) || folio_maybe_dma_pinned(folio) || folio_test_swapcache(folio) ||
+	    !PageAnonExclusive(&folio->page) || folio_mapcount(folio) != 1) {
+		err = -EBUSY;
+		goto err_ptes;
+	}
+	pte = fa_k.ptep_clear_flush(c->src_vma, c->src, src_pte);
+	if (folio_maybe_dma_pinned(folio)) {
+		/* pinned by gup_fast between the check and the clear */
+		set_pte_at(c->mm, c->src, src_pte, pte);
+		err = -EBUSY;
+		goto err_ptes;
+	}
+	fa_k.folio_move_anon_rmap(folio, c->dst_vma);
+	folio->index = linear_page_index(c->dst_vma, c->dst);
+	pte = fa_mkpte(c->dst_vma, &folio->page);
+	/* The dst pte held a marker: nothing to flush there. */
+	set_pte_at(c->mm, c->dst, dst_pte, pte);
+	err = 0;
+err_ptes:
+	fa_unlock_ptes(dst_pte, src_pte, dst_ptl, src_ptl);
+err_notify:
+	if (mm_has_notifiers(c->mm))
+		fa_k.mmu_notifier_end(&range);
+	anon_vma_unlock_write(anon_vma);
+	fa_put_anon_vma(anon_vma);
+err_folio:
+	folio_unlock(folio);
+	return err;
+}
+
+/* Copy: a new folio gets the src contents; src stays as it was. */
+static int fa_copy_one(struct fa_map_ctx *c, pte_t orig_src)
+{
+	spinlock_t *ptl;
+	struct folio *folio;
+	pmd_t *pmd;
+	pte_t *pte, val;
+	int err;
+
+	folio = vma_alloc_folio(GFP_HIGHUSER_MOVABLE, 0, c->dst_vma, c->dst, false);
+	if (!folio)
+		return -ENOMEM;
+	copy_highpage(&folio->page, pfn_to_page(pte_pfn(orig_src)));
+	if (!mem_cgroup_disabled() && fa_k.mem_cgroup_charge(folio, c->mm, GFP_KERNEL)) {
+		err = -ENOMEM;
+		goto err_folio;
+	}
+	__folio_mark_uptodate(folio);
+	pmd = fa_pmd(c->mm, c->dst);
+	err = -EEXIST;
+	if (!pmd)
+		goto err_folio;
+	pte = fa_k.pte_offset_map_lock(c->mm, pmd, c->dst, &ptl);
+	if (!pte)
+		goto err_folio;
+	if (!fa_is_marker(ptep_get(pte))) {
+		pte_unmap_unlock(pte, ptl);
+		goto err_folio;
+	}
+	fa_k.folio_add_new_anon_rmap(folio, c->dst_vma, c->dst, RMAP_EXCLUSIVE);
+	fa_k.folio_add_lru_vma(folio, c->dst_vma);
+	/* inc_mm_counter() without its tracepoint, which modules cannot reach */
+	percpu_counter_inc(&c->mm->rss_stat[MM_ANONPAGES]);
+	val = fa_mkpte(c->dst_vma, &folio->page);
+	set_pte_at(c->mm, c->dst, pte, val);
+	pte_unmap_unlock(pte, ptl);
+	return 0;
+err_folio:
+	folio_put(folio);
+	return err;
+}
+
+/* One page, dst marker <- src page.  Caller holds mmap_read_lock. */
+noinline int fa_map_page(struct fa_map_ctx *c)
+{
+	struct folio *folio;
+	pte_t orig_src;
+	int err;
+
+	for (;;) {
+		folio = fa_src_folio(c, &orig_src);
+		if (IS_ERR(folio)) {
+			err = PTR_ERR(folio);
+		} else {
+			err = c->copy ? fa_copy_one(c, orig_src) : fa_move_one(c, folio, orig_src);
+			folio_put(folio);
+		}
+		if (err != -EAGAIN)
+			return err;
+		if (fatal_signal_pending(current))
+			return -EINTR;
+		cond_resched();
+	}
+}
+
+/*
+ * The two VMAs must agree on protections, as the 2011 proposal asks:
+ * a moved pte takes dst's vm_page_prot.  Caller holds mmap_read_lock.
+ */
+static int fa_map_vmas(struct fa_map_ctx *c)
+{
+	const unsigned long access = VM_READ | VM_WRITE | VM_EXEC | VM_LOCKED;
+
+	if (c->dst_vma && c->dst < c->dst_vma->vm_end && c->src < c->src_vma->vm_end)
+		return 0;	/* still inside the VMAs checked last */
+	c->dst_vma = vma_lookup(c->mm, c->dst);
+	c->src_vma = vma_lookup(c->mm, c->src);
+	if (!c->dst_vma || !c->src_vma)
+		return -EFAULT;
+	if (!fa_vma_ok(c->dst_vma) || !fa_vma_ok(c->src_vma))
+		return -EINVAL;
+	if (pgprot_val(c->dst_vma->vm_page_prot) != pgprot_val(c->src_vma->vm_page_prot) ||
+	    (c->dst_vma->vm_flags & access) != (c->src_vma->vm_flags & access))
+		return -EINVAL;
+	return 0;
+}
+
+/* Caller holds mmap_read_lock(ff->mm). */
+noinline int fa_map(struct fa_file *ff, struct fa_map *m)
+{
+	struct fa_map_ctx c = { .mm = ff->mm, .copy = m->flags & FA_MAP_COPY, .dst_vma = NULL };
+	unsigned long off;
+	bool ours;
+	int err;
+
+	rcu_read_lock();
+	ours = fa_covered(ff, m->dst, m->dst + m->len);
+	rcu_read_unlock();
+	if (!ours)
+		return -EINVAL;
+	for (off = 0; off < m->len; off += PAGE_SIZE) {
+		c.dst = m->dst + off;
+		c.src = m->src + off;
+		err = fa_map_vmas(&c);
+		if (!err)
+			err = fa_map_page(&c);
+		if (err)
+			return err;
+		m->mapped += PAGE_SIZE;
+		atomic64_inc(&ff->pages_mapped);
+	}
+	return 0;
+}
+
+static int fa_do_map(struct fa_file *ff, struct fa_map *m)
+{
+	int err;
+
+	if (mmap_read_lock_killable(ff->mm))
+		return -EINTR;
+	err = fa_map(ff, m);
+	mmap_read_unlock(ff->mm);
+	return err;
+}
+
+/* ---- FA_IOC_RELEASE ------------------------------------------------------- */
+
+/* Markers of [start, end) become none ptes.  Caller holds mmap_read_lock. */
+static void fa_clear_markers(struct mm_struct *mm, unsigned long start, unsigned long end)
+{
+	unsigned long addr, next;
+	spinlock_t *ptl;
+	pmd_t *pmd;
+	pte_t *pte;
+
+	for (addr = start; addr < end; addr = next) {
+		next = min(pmd_addr_end(addr, end), end);
+		pmd = fa_pmd(mm, addr);
+		if (!pmd)
+			continue;
+		pte = fa_k.pte_offset_map_lock(mm, pmd, addr, &ptl);
+		if (!pte)
+			continue;	/* none or huge: no markers here */
+		for (; addr < next; addr += PAGE_SIZE, pte++)
+			if (fa_is_marker(ptep_get(pte)))
+				pte_clear(mm, addr, pte);	/* non-present: no flush */
+		pte_unmap_unlock(pte - 1, ptl);
+	}
+}
+
+/* Caller holds mmap_read_lock(ff->mm) and fa_lock. */
+noinline int fa_release_range(struct fa_file *ff, unsigned long start, unsigned long end)
+{
+	if (!fa_covered(ff, start, end))
+		return -EINVAL;
+	/* Clear before unregistering: a fault meanwhile must not meet an unowned marker. */
+	fa_clear_markers(ff->mm, start, end);
+	return mtree_store_range(&ff->fm->areas, start, end - 1, NULL, GFP_KERNEL);
+}
+
+static int fa_do_release(struct fa_file *ff, struct fa_range *r)
+{
+	int err;
+
+	if (mmap_read_lock_killable(ff->mm))
+		return -EINTR;
+	mutex_lock(&fa_lock);
+	err = fa_release_range(ff, r->start, r->start + r->len);
+	mutex_unlock(&fa_lock);
+	mmap_read_unlock(ff->mm);
+	return err;
+}
+
+/* ---- FA_IOC_GUP ------------------------------------------------------------ */
+
+#define FA_GUP_BATCH 64
+
+static long fa_gup(unsigned long start, unsigned long npages)
+{
+	struct page *pages[FA_GUP_BATCH];
+	unsigned long done = 0;
+	int n, i, want;
+
+	while (done < npages) {
+		want = min_t(unsigned long, npages - done, FA_GUP_BATCH);
+		n = get_user_pages_fast(start + done * PAGE_SIZE, want, 0, pages);
+		if (n < 0)
+			return done ? done : n;
+		for (i = 0; i < n; i++)
+			put_page(pages[i]);
+		done += n;
+		if (n < want)
+			break;
+	}
+	return done;
+}
+
+/* ---- the device -------------------------------------------------------------- */
+
+static bool fa_range_ok(__u64 start, __u64 len)
+{
+	return len && PAGE_ALIGNED(start) && PAGE_ALIGNED(len) &&
+	       start + len > start && start + len <= TASK_SIZE;
+}
+
+static bool fa_signo_ok(__u32 signo)
+{
+	return signo == 0 || (signo < _NSIG && signo != SIGKILL && signo != SIGSTOP);
+}
 
 static int fa_open(struct inode *inode, struct file *file)
 {
 	struct fa_file *ff;
+	struct fa_mm *fm;
+	int i;
 
 	if (!current->mm)
 		return -EINVAL;
 	ff = kzalloc(sizeof(*ff), GFP_KERNEL);
 	if (!ff)
 		return -ENOMEM;
+	for (i = 0; i < _NSIG; i++) {
+		ff->slots[i].ff = ff;
+		ff->slots[i].signo = i;
+	}
 	ff->mm = current->mm;
+	mutex_lock(&fa_lock);
+	fm = fa_mm_find(ff->mm);
+	if (!fm) {
+		fm = kzalloc(sizeof(*fm), GFP_KERNEL);
+		if (!fm) {
+			mutex_unlock(&fa_lock);
+			kfree(ff);
+			return -ENOMEM;
+		}
+		fm->mm = ff->mm;
+		mt_init_flags(&fm->areas, MT_FLAGS_USE_RCU);
+		hash_add_rcu(fa_mms, &fm->node, (unsigned long)fm->mm);
+	}
+	fm->nfiles++;
+	ff->fm = fm;
+	mutex_unlock(&fa_lock);
 	mmgrab(ff->mm);
 	file->private_data = ff;
 	return 0;
+}
+
+/*
+ * Unregister every area of ff.  The markers stay: an access is then the
+ * core mm's SIGBUS, never zeros where data was due.  Caller holds fa_lock.
+ */
+static void fa_forget_file(struct fa_file *ff)
+{
+	struct fa_mm *fm = ff->fm;
+	struct fa_slot *slot;
+	unsigned long index;
+	bool found;
+
+	do {
+		MA_STATE(mas, &fm->areas, 0, 0);
+
+		found = false;
+		rcu_read_lock();
+		mas_for_each(&mas, slot, ULONG_MAX) {
+			if (slot->ff == ff) {
+				index = mas.index;
+				found = true;
+				break;
+			}
+		}
+		rcu_read_unlock();
+		if (found)
+			mtree_erase(&fm->areas, index);
+	} while (found);
+	if (--fm->nfiles == 0) {
+		hash_del_rcu(&fm->node);
+		mtree_destroy(&fm->areas);
+		kfree_rcu(fm, rcu);
+	}
 }
 
 static int fa_release(struct inode *inode, struct file *file)
 {
 	struct fa_file *ff = file->private_data;
 
+	mutex_lock(&fa_lock);
+	fa_forget_file(ff);
+	mutex_unlock(&fa_lock);
 	mmdrop(ff->mm);
-	kfree(ff);
+	kfree_rcu(ff, rcu);	/* the fault hook may still hold a slot */
 	return 0;
+}
+
+union fa_args {
+	struct fa_prepare prepare;
+	struct fa_map map;
+	struct fa_range range;
+	struct fa_stats stats;
+	struct fa_gup gup;
+};
+
+/* EINVAL for arguments no state can make valid; 0 otherwise. */
+static int fa_validate(unsigned int cmd, union fa_args *u)
+{
+	switch (cmd) {
+	case FA_IOC_PREPARE:
+		if (!fa_range_ok(u->prepare.start, u->prepare.len) || u->prepare.flags ||
+		    !fa_signo_ok(u->prepare.signo))
+			return -EINVAL;
+		return 0;
+	case FA_IOC_MAP:
+		if (!fa_range_ok(u->map.dst, u->map.len) || !fa_range_ok(u->map.src, u->map.len) ||
+		    (u->map.flags & ~FA_MAP_COPY) ||
+		    (u->map.dst < u->map.src + u->map.len && u->map.src < u->map.dst + u->map.len))
+			return -EINVAL;
+		return 0;
+	case FA_IOC_RELEASE:
+		return fa_range_ok(u->range.start, u->range.len) ? 0 : -EINVAL;
+	case FA_IOC_GUP:
+		if (!u->gup.npages || u->gup.npages > TASK_SIZE >> PAGE_SHIFT ||
+		    !fa_range_ok(u->gup.start, u->gup.npages << PAGE_SHIFT))
+			return -EINVAL;
+		return 0;
+	case FA_IOC_STATS:
+		return 0;
+	default:
+		return -ENOTTY;
+	}
 }
 
 static long fa_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	struct fa_file *ff = file->private_data;
+	void __user *uarg = (void __user *)arg;
+	union fa_args u = {};
+	int err;
 
 	if (current->mm != ff->mm)
 		return -EPERM;
-	switch (cmd) {
-	default:
+	if (_IOC_TYPE(cmd) != FA_IOC_MAGIC || _IOC_SIZE(cmd) > sizeof(u))
 		return -ENOTTY;
+	if ((_IOC_DIR(cmd) & _IOC_WRITE) && copy_from_user(&u, uarg, _IOC_SIZE(cmd)))
+		return -EFAULT;
+	err = fa_validate(cmd, &u);
+	if (err == -ENOTTY)
+		return err;
+
+	switch (cmd) {
+	case FA_IOC_PREPARE:
+		u.prepare.prepared = 0;
+		if (!err)
+			err = fa_do_prepare(ff, &u.prepare);
+		break;
+	case FA_IOC_MAP:
+		u.map.mapped = 0;
+		if (!err)
+			err = fa_do_map(ff, &u.map);
+		if (err)
+			atomic64_inc(&ff->map_errors);
+		break;
+	case FA_IOC_RELEASE:
+		if (!err)
+			err = fa_do_release(ff, &u.range);
+		break;
+	case FA_IOC_STATS:
+		u.stats.pages_prepared = atomic64_read(&ff->pages_prepared);
+		u.stats.pages_mapped = atomic64_read(&ff->pages_mapped);
+		u.stats.user_faults = atomic64_read(&ff->user_faults);
+		u.stats.kernel_faults = atomic64_read(&ff->kernel_faults);
+		u.stats.map_errors = atomic64_read(&ff->map_errors);
+		break;
+	case FA_IOC_GUP:
+		u.gup.pinned = err ? err : fa_gup(u.gup.start, u.gup.npages);
+		break;
 	}
+	/* (out) fields go back on failure too: fa_map.mapped counts the pages done. */
+	if ((_IOC_DIR(cmd) & _IOC_READ) && copy_to_user(uarg, &u, _IOC_SIZE(cmd)))
+		return -EFAULT;
+	return err;
 }
 
 static const struct file_operations fa_fops = {
@@ -71,14 +1015,72 @@ static struct miscdevice fa_misc = {
 	.mode = 0600,
 };
 
+/* kallsyms_lookup_name is not exported either; a kprobe on it reveals it. */
+static int fa_resolve_syms(void)
+{
+	unsigned long (*lookup)(const char *name);
+	struct kprobe kp = { .symbol_name = "kallsyms_lookup_name" };
+	int i, missing = 0;
+
+	if (register_kprobe(&kp) < 0) {
+		pr_err("cannot find kallsyms_lookup_name (kprobes disabled?)\n");
+		return -ENOENT;
+	}
+	lookup = (void *)kp.addr;
+	unregister_kprobe(&kp);
+	for (i = 0; i < ARRAY_SIZE(fa_syms); i++) {
+		*fa_syms[i].addr = (void *)lookup(fa_syms[i].name);
+		if (!*fa_syms[i].addr) {
+			pr_err("kernel symbol %s not found: this kernel is not supported\n",
+			       fa_syms[i].name);
+			missing++;
+		}
+	}
+	return missing ? -ENOENT : 0;
+}
+
 static int __init fa_init(void)
 {
-	return misc_register(&fa_misc);
+	int err;
+
+	err = fa_resolve_syms();
+	if (err)
+		return err;
+	err = ftrace_set_filter_ip(&fa_ftrace_ops, (unsigned long)fa_k.do_swap_page, 0, 0);
+	if (err) {
+		pr_err("cannot filter ftrace on do_swap_page: %d\n", err);
+		return err;
+	}
+	err = register_ftrace_function(&fa_ftrace_ops);
+	if (err) {
+		pr_err("cannot hook do_swap_page: %d\n", err);
+		goto err_filter;
+	}
+	err = misc_register(&fa_misc);
+	if (err)
+		goto err_hook;
+	return 0;
+
+err_hook:
+	unregister_ftrace_function(&fa_ftrace_ops);
+err_filter:
+	ftrace_set_filter_ip(&fa_ftrace_ops, (unsigned long)fa_k.do_swap_page, 1, 0);
+	return err;
 }
 
 static void __exit fa_exit(void)
 {
 	misc_deregister(&fa_misc);
+	unregister_ftrace_function(&fa_ftrace_ops);
+	ftrace_set_filter_ip(&fa_ftrace_ops, (unsigned long)fa_k.do_swap_page, 1, 0);
+	/*
+	 * No file is open (each holds a module reference), so a redirected
+	 * fault finds no slot and leaves at once; wait for those, then for
+	 * their RCU sections, before the text goes.
+	 */
+	while (atomic_read(&fa_hooks_running))
+		schedule_timeout_uninterruptible(1);
+	synchronize_rcu();
 }
 
 module_init(fa_init);

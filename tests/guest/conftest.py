@@ -17,15 +17,36 @@ def module_loaded():
     return Path("/sys/module/fault_area").exists()
 
 
-@pytest.fixture(scope="session")
-def fa_module():
-    """fault_area.ko loaded for the session; tests that unload it reload it."""
-    if not os.environ.get("FA_IN_GUEST"):
-        pytest.skip("runs only inside the guest (tests/test_guest_boot.py boots it)")
+def load_module():
     if not module_loaded():
         r = sh(f"insmod {KO}")
         assert r.returncode == 0, f"insmod {KO}: {r.stderr}"
-    yield KO
+
+
+def unload_module():
     if module_loaded():
         r = sh("rmmod fault_area")
         assert r.returncode == 0, f"rmmod fault_area: {r.stderr}"
+
+
+@pytest.fixture(scope="session")
+def fa_module():
+    """fault_area.ko loaded for the session; a test that unloads it loads it again."""
+    if not os.environ.get("FA_IN_GUEST"):
+        pytest.skip("runs only inside the guest (tests/test_guest_boot.py boots it)")
+    load_module()
+    yield KO
+    unload_module()
+
+
+@pytest.fixture(scope="session")
+def ext4_dir(tmp_path_factory):
+    """A directory on a fresh ext4 loop device, for O_DIRECT."""
+    top = tmp_path_factory.mktemp("ext4")
+    img, mnt = top / "fs.img", top / "mnt"
+    mnt.mkdir()
+    r = sh(f"modprobe -a loop ext4 && truncate -s 32M {img} && mkfs.ext4 -q -F {img} && "
+           f"mount -o loop {img} {mnt}")
+    assert r.returncode == 0, f"ext4 loop device: {r.stderr}"
+    yield mnt
+    sh(f"umount {mnt}")

@@ -1,0 +1,969 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * fa_selftest - table-driven tests of fault_area.ko, in the manner of the
+ * kernel's uffd-unit-tests.c.  Run as root in the guest with the module
+ * loaded.  Each case runs in a forked child under an alarm.
+ *
+ *   fa_selftest            run every case but the long ones
+ *   fa_selftest -l         list the cases
+ *   fa_selftest -f NAME    run the cases whose name contains NAME
+ *   fa_selftest -d SECS    duration of the stress case (default 60)
+ *
+ * FA_ODIRECT_FILE names a file on a filesystem with O_DIRECT (the guest
+ * test makes one on an ext4 loop device); without it that case skips.
+ */
+#define _GNU_SOURCE
+#include <getopt.h>
+#include <linux/io_uring.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+
+#include "fa_util.h"
+
+#define SEED 0x5eed2011ULL
+
+/* ---- harness ----------------------------------------------------------- */
+
+static int result_fd = -1;	/* child -> parent: the reason of a FAIL or skip */
+
+static void __attribute__((noreturn, format(printf, 2, 3))) finish(int code, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (write(result_fd, msg, n < (int)sizeof(msg) ? n : (int)sizeof(msg) - 1) < 0)
+		_exit(3);
+	_exit(code);
+}
+
+#define FAIL(fmt, ...) finish(1, "%s:%d: " fmt, __func__, __LINE__, ##__VA_ARGS__)
+#define SKIP(fmt, ...) finish(2, fmt, ##__VA_ARGS__)
+#define CHECK(cond, fmt, ...) do { if (!(cond)) FAIL(fmt, ##__VA_ARGS__); } while (0)
+#define CHECK_ERR(expr, want) do {						\
+		int __e = (expr);						\
+		if (__e != (want))						\
+			FAIL("%s gave %s, want %s", #expr, errname(__e), errname(want)); \
+	} while (0)
+
+static const char *errname(int e)
+{
+	static const char *const names[] = {
+		[0] = "0", [EPERM] = "EPERM", [ENOENT] = "ENOENT", [EINTR] = "EINTR",
+		[ENOMEM] = "ENOMEM", [EFAULT] = "EFAULT", [EBUSY] = "EBUSY", [EEXIST] = "EEXIST",
+		[EINVAL] = "EINVAL", [ENOTTY] = "ENOTTY", [EAGAIN] = "EAGAIN", [EACCES] = "EACCES",
+	};
+	static char buf[16];
+
+	if (e >= 0 && e < (int)(sizeof(names) / sizeof(names[0])) && names[e])
+		return names[e];
+	snprintf(buf, sizeof(buf), "errno %d", e);
+	return buf;
+}
+
+typedef struct {
+	const char *name;
+	void (*fn)(void);
+	bool long_running;	/* only with -f */
+} fa_test_t;
+
+/* ---- fault handling shared by the cases --------------------------------- */
+
+static int g_fd = -1;
+static char *g_area;
+static unsigned long g_npages;
+static uint64_t g_map_flags;
+static int g_map_after = 1;	/* map on the Nth signal for one page */
+static int g_sigs;		/* signals received, all threads */
+
+static __thread char *t_tmp;	/* this thread's page to fill and move */
+static __thread struct {
+	void *addr;
+	int code, signo, count_this_page;
+	char *page;
+} t_sig;
+
+static void on_fault(int sig, siginfo_t *si, void *uc)
+{
+	char *page = (char *)((uintptr_t)si->si_addr & ~(PAGE - 1));
+	int err, tries;
+
+	(void)uc;
+	__atomic_add_fetch(&g_sigs, 1, __ATOMIC_RELAXED);
+	t_sig.addr = si->si_addr;
+	t_sig.code = si->si_code;
+	t_sig.signo = sig;
+	t_sig.count_this_page = t_sig.page == page ? t_sig.count_this_page + 1 : 1;
+	t_sig.page = page;
+	if (page < g_area || page >= g_area + g_npages * PAGE)
+		finish(1, "signal %d for %p, outside the area", sig, si->si_addr);
+	if (t_sig.count_this_page < g_map_after)
+		return;		/* unmapped: the access faults again */
+	/*
+	 * EBUSY: a fork elsewhere shared t_tmp after the fill.  Filling again
+	 * takes a private copy (COW), which can then move.
+	 */
+	for (tries = 0; tries < 3; tries++) {
+		page_fill(t_tmp, SEED, (page - g_area) / PAGE);
+		err = fa_map(g_fd, page, t_tmp, PAGE, g_map_flags, NULL);
+		if (err != EBUSY)
+			break;
+	}
+	if (err && err != EEXIST)
+		finish(1, "FA_IOC_MAP of %p from the handler: %s", page, errname(err));
+}
+
+static void catch(int signo)
+{
+	struct sigaction sa = { .sa_sigaction = on_fault, .sa_flags = SA_SIGINFO };
+
+	sigaction(signo, &sa, NULL);
+}
+
+/* Open the device, make an area of n pages, prepare it with signo. */
+static void setup(unsigned long npages, int signo)
+{
+	uint64_t prepared = 0;
+
+	g_fd = fa_open();
+	CHECK(g_fd >= 0, "open %s: %s", FA_DEVICE_PATH, strerror(errno));
+	g_area = area_alloc(npages, false);
+	t_tmp = area_alloc(1, false);
+	CHECK(g_area && t_tmp, "mmap: %s", strerror(errno));
+	g_npages = npages;
+	CHECK_ERR(fa_prepare(g_fd, g_area, npages * PAGE, signo, &prepared), 0);
+	CHECK(prepared == npages * PAGE, "prepared %llu of %lu bytes",
+	      (unsigned long long)prepared, npages * PAGE);
+	catch(signo ? signo : SIGBUS);
+}
+
+static void check_pages(char *area, unsigned long first, unsigned long n)
+{
+	unsigned long i;
+
+	for (i = first; i < first + n; i++)
+		CHECK(page_check(area + i * PAGE, SEED, i), "page %lu has wrong contents", i);
+}
+
+static struct fa_stats stats(void)
+{
+	struct fa_stats s;
+
+	CHECK_ERR(fa_stats(g_fd, &s), 0);
+	return s;
+}
+
+/* Run fn in a child; return its wait status. */
+static int in_child(void (*fn)(void))
+{
+	int status;
+	pid_t pid = fork();
+
+	CHECK(pid >= 0, "fork: %s", strerror(errno));
+	if (pid == 0) {
+		fn();
+		_exit(0);
+	}
+	CHECK(waitpid(pid, &status, 0) == pid, "waitpid: %s", strerror(errno));
+	return status;
+}
+
+#define KILLED_BY(st, sig) (WIFSIGNALED(st) && WTERMSIG(st) == (sig))
+
+/* ---- FA_IOC_PREPARE ------------------------------------------------------ */
+
+static void test_prepare_einval(void)
+{
+	char *a = area_alloc(4, false), *file_map, *shared;
+	int fd = fa_open(), tmpfd;
+
+	CHECK(fd >= 0 && a, "setup: %s", strerror(errno));
+	CHECK_ERR(fa_prepare(fd, a + 1, PAGE, 0, NULL), EINVAL);
+	CHECK_ERR(fa_prepare(fd, a, PAGE + 1, 0, NULL), EINVAL);
+	CHECK_ERR(fa_prepare(fd, a, 0, 0, NULL), EINVAL);
+	CHECK_ERR(fa_prepare(fd, (void *)-PAGE, 2 * PAGE, 0, NULL), EINVAL);	/* overflow */
+	CHECK_ERR(fa_prepare(fd, (void *)0xffff888000000000UL, PAGE, 0, NULL), EINVAL);
+	/* above TASK_SIZE with 4- and 5-level page tables alike */
+	CHECK_ERR(fa_prepare(fd, (void *)((1UL << 56) - PAGE), 2 * PAGE, 0, NULL), EINVAL);
+	CHECK_ERR(fa_prepare(fd, a, PAGE, 65, NULL), EINVAL);
+	CHECK_ERR(fa_prepare(fd, a, PAGE, SIGKILL, NULL), EINVAL);
+	CHECK_ERR(fa_prepare(fd, a, PAGE, SIGSTOP, NULL), EINVAL);
+	{
+		struct fa_prepare p = { .start = (uintptr_t)a, .len = PAGE, .flags = 1 };
+
+		CHECK_ERR(ioctl(fd, FA_IOC_PREPARE, &p) ? errno : 0, EINVAL);
+	}
+	/* VMAs that are not anonymous-private */
+	tmpfd = open("/tmp", O_TMPFILE | O_RDWR, 0600);
+	CHECK(tmpfd >= 0 && ftruncate(tmpfd, PAGE) == 0, "tmpfile: %s", strerror(errno));
+	file_map = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE, tmpfd, 0);
+	CHECK(file_map != MAP_FAILED, "mmap file: %s", strerror(errno));
+	CHECK_ERR(fa_prepare(fd, file_map, PAGE, 0, NULL), EINVAL);
+	shared = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	CHECK(shared != MAP_FAILED, "mmap shared: %s", strerror(errno));
+	CHECK_ERR(fa_prepare(fd, shared, PAGE, 0, NULL), EINVAL);
+	{
+		char *huge = mmap(NULL, 2 << 20, PROT_READ | PROT_WRITE,
+				  MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
+
+		if (huge != MAP_FAILED)		/* needs reserved huge pages */
+			CHECK_ERR(fa_prepare(fd, huge, 2 << 20, 0, NULL), EINVAL);
+	}
+	{
+		int memfd = open("/dev/mem", O_RDONLY);
+		char *io = memfd < 0 ? MAP_FAILED : mmap(NULL, PAGE, PROT_READ, MAP_SHARED, memfd, 0);
+
+		if (io != MAP_FAILED)		/* VM_IO | VM_PFNMAP */
+			CHECK_ERR(fa_prepare(fd, io, PAGE, 0, NULL), EINVAL);
+	}
+}
+
+static void test_prepare_efault(void)
+{
+	char *a = area_alloc(3, false);
+	int fd = fa_open();
+
+	CHECK(fd >= 0 && a, "setup: %s", strerror(errno));
+	munmap(a + PAGE, PAGE);
+	CHECK_ERR(fa_prepare(fd, a, 3 * PAGE, 0, NULL), EFAULT);	/* a hole */
+	CHECK_ERR(fa_prepare(fd, a + PAGE, PAGE, 0, NULL), EFAULT);	/* nothing mapped */
+}
+
+static void test_prepare_ebusy_other_file(void)
+{
+	char *a = area_alloc(8, false);
+	int fd1 = fa_open(), fd2 = fa_open();
+
+	CHECK(fd1 >= 0 && fd2 >= 0 && a, "setup: %s", strerror(errno));
+	CHECK_ERR(fa_prepare(fd1, a, 4 * PAGE, 0, NULL), 0);
+	CHECK_ERR(fa_prepare(fd2, a + 3 * PAGE, 4 * PAGE, 0, NULL), EBUSY);
+	CHECK_ERR(fa_prepare(fd2, a + 4 * PAGE, 4 * PAGE, 0, NULL), 0);
+	CHECK_ERR(fa_prepare(fd1, a, 2 * PAGE, 0, NULL), 0);	/* again, same file */
+}
+
+static void test_prepare_discards_no_vma_change(void)
+{
+	static char before[1 << 16], after[1 << 16];
+	const unsigned long n = 64;
+	char *a = area_alloc(n, false);
+	unsigned long i;
+	uint64_t prepared;
+	int fd = fa_open();
+
+	CHECK(fd >= 0 && a, "setup: %s", strerror(errno));
+	for (i = 0; i < n; i++)
+		page_fill(a + i * PAGE, SEED, i);
+	CHECK(maps_snapshot(before, sizeof(before)), "read /proc/self/maps");
+	CHECK_ERR(fa_prepare(fd, a, n * PAGE, 0, &prepared), 0);
+	CHECK(maps_snapshot(after, sizeof(after)), "read /proc/self/maps");
+	CHECK(prepared == n * PAGE, "prepared %llu", (unsigned long long)prepared);
+	CHECK(strcmp(before, after) == 0, "/proc/self/maps changed at: %.200s",
+	      after + maps_first_diff(before, after));
+	for (i = 0; i < n; i++)
+		CHECK(!(pagemap(a + i * PAGE) & PM_PRESENT), "page %lu still present", i);
+	g_fd = fd;
+	CHECK(stats().pages_prepared == n, "pages_prepared %llu", (unsigned long long)stats().pages_prepared);
+}
+
+static void test_prepare_splits_thp(void)
+{
+	const unsigned long n = 1024;	/* 4 MiB: holds at least one aligned 2 MiB */
+	char *a = area_alloc(n, true), *huge;
+	unsigned long i;
+	int fd = fa_open();
+
+	CHECK(fd >= 0 && a, "setup: %s", strerror(errno));
+	huge = (char *)(((uintptr_t)a + (2 << 20) - 1) & ~((2UL << 20) - 1));
+	memset(a, 1, n * PAGE);
+	/* half of the huge page only: the pmd must be split, not refused */
+	CHECK_ERR(fa_prepare(fd, huge + 256 * PAGE, 256 * PAGE, 0, NULL), 0);
+	for (i = 0; i < 256; i++)
+		CHECK(huge[i * PAGE] == 1, "page %lu outside the range lost its data", i);
+	for (i = 256; i < 512; i++)
+		CHECK(!(pagemap(huge + i * PAGE) & PM_PRESENT), "page %lu still present", i);
+}
+
+/* ---- user faults ----------------------------------------------------------- */
+
+static void test_user_fault_sigbus_exact_addr(void)
+{
+	setup(4, 0);
+	(void)*(volatile char *)(g_area + 2 * PAGE + 123);
+	check_pages(g_area, 2, 1);
+	CHECK(t_sig.signo == SIGBUS && t_sig.code == BUS_ADRERR, "signal %d code %d", t_sig.signo,
+	      t_sig.code);
+	CHECK(t_sig.addr == g_area + 2 * PAGE + 123, "si_addr %p, fault at %p", t_sig.addr,
+	      g_area + 2 * PAGE + 123);
+	CHECK(stats().user_faults == 1 && stats().pages_mapped == 1, "user_faults %llu pages_mapped %llu",
+	      (unsigned long long)stats().user_faults, (unsigned long long)stats().pages_mapped);
+}
+
+static void test_user_fault_custom_signo(void)
+{
+	volatile char *p;
+
+	setup(4, SIGUSR1);
+	p = g_area + 3 * PAGE + 4095;
+	*p = *p;
+	CHECK(t_sig.signo == SIGUSR1 && t_sig.addr == (void *)p, "signal %d at %p, want %d at %p",
+	      t_sig.signo, t_sig.addr, SIGUSR1, p);
+}
+
+static void test_handler_without_map_refaults(void)
+{
+	setup(2, 0);
+	g_map_after = 4;
+	check_pages(g_area, 1, 1);
+	CHECK(g_sigs == 4, "%d signals, want 4 (3 unmapped returns, then a map)", g_sigs);
+}
+
+static int g_dead_signo;
+
+static void touch_marker_with_signo_unhandled(void)
+{
+	volatile char *a = area_alloc(1, false);
+	int fd = fa_open();
+
+	if (fa_prepare(fd, (void *)a, PAGE, g_dead_signo, NULL))
+		_exit(10);
+	(void)a[0];
+	_exit(11);	/* must not get here */
+}
+
+static void test_unhandled_signo_kills_with_sigbus(void)
+{
+	int signos[] = { 0, SIGUSR1 };
+	unsigned int i;
+
+	for (i = 0; i < 2; i++) {
+		int st;
+
+		g_dead_signo = signos[i];
+		signal(SIGUSR1, SIG_DFL);
+		st = in_child(touch_marker_with_signo_unhandled);
+		CHECK(KILLED_BY(st, SIGBUS), "signo %d at default: status 0x%x", signos[i], st);
+		signal(SIGUSR1, SIG_IGN);
+		st = in_child(touch_marker_with_signo_unhandled);
+		CHECK(KILLED_BY(st, SIGBUS), "signo %d ignored: status 0x%x", signos[i], st);
+		signal(SIGUSR1, SIG_DFL);
+	}
+	/* caught but blocked */
+	catch(SIGUSR1);
+	{
+		sigset_t set;
+		int st;
+
+		sigemptyset(&set);
+		sigaddset(&set, SIGUSR1);
+		sigprocmask(SIG_BLOCK, &set, NULL);
+		g_dead_signo = SIGUSR1;
+		st = in_child(touch_marker_with_signo_unhandled);
+		CHECK(KILLED_BY(st, SIGBUS), "SIGUSR1 blocked: status 0x%x", st);
+	}
+}
+
+/* ---- kernel accesses -------------------------------------------------------- */
+
+static void test_kernel_uaccess_efault(void)
+{
+	int pfd[2];
+	char buf[64] = "data";
+
+	setup(2, 0);
+	CHECK(pipe(pfd) == 0, "pipe");
+	CHECK(write(pfd[1], buf, sizeof(buf)) == sizeof(buf), "write to pipe");
+	CHECK(read(pfd[0], g_area, sizeof(buf)) < 0 && errno == EFAULT,
+	      "read() into a marker: want EFAULT, got %s", strerror(errno));	/* copy_to_user */
+	CHECK(write(pfd[1], g_area + PAGE, 64) < 0 && errno == EFAULT,
+	      "write() from a marker: want EFAULT");				/* copy_from_user */
+	CHECK(g_sigs == 0, "%d signals for kernel accesses", g_sigs);
+	CHECK(stats().kernel_faults >= 2 && stats().user_faults == 0, "kernel_faults %llu user_faults %llu",
+	      (unsigned long long)stats().kernel_faults, (unsigned long long)stats().user_faults);
+	CHECK(!(pagemap(g_area) & PM_PRESENT), "a page was allocated under the marker");
+	/* the markers stayed: a map still works */
+	page_fill(t_tmp, SEED, 0);
+	CHECK_ERR(fa_map(g_fd, g_area, t_tmp, PAGE, 0, NULL), 0);
+	CHECK(read(pfd[0], g_area, sizeof(buf)) == sizeof(buf), "read() after the map: %s",
+	      strerror(errno));
+}
+
+static void test_gup_efault_then_ok(void)
+{
+	struct iovec local, remote;
+	char buf[PAGE];
+
+	setup(4, 0);
+	CHECK(fa_gup(g_fd, g_area, 1) == -EFAULT, "gup on a marker: %lld",
+	      (long long)fa_gup(g_fd, g_area, 1));
+	local = (struct iovec){ buf, PAGE };
+	remote = (struct iovec){ g_area + PAGE, PAGE };
+	CHECK(process_vm_readv(getpid(), &local, 1, &remote, 1, 0) < 0 && errno == EFAULT,
+	      "process_vm_readv of a marker: want EFAULT, got %s", strerror(errno));
+	CHECK(g_sigs == 0, "%d signals for gup", g_sigs);
+	page_fill(t_tmp, SEED, 0);
+	CHECK_ERR(fa_map(g_fd, g_area, t_tmp, PAGE, 0, NULL), 0);
+	CHECK(fa_gup(g_fd, g_area, 1) == 1, "gup after the map: %lld", (long long)fa_gup(g_fd, g_area, 1));
+	CHECK(fa_gup(g_fd, g_area, 4) == 1, "gup stops short at the next marker");
+	page_fill(t_tmp, SEED, 1);
+	CHECK_ERR(fa_map(g_fd, g_area + PAGE, t_tmp, PAGE, 0, NULL), 0);
+	CHECK(process_vm_readv(getpid(), &local, 1, &remote, 1, 0) == PAGE, "process_vm_readv after map");
+	CHECK(page_check(buf, SEED, 1), "process_vm_readv read wrong data");
+}
+
+static void test_odirect_efault(void)
+{
+	const char *path = getenv("FA_ODIRECT_FILE");
+	int fd;
+
+	if (!path)
+		SKIP("FA_ODIRECT_FILE not set (needs a filesystem with O_DIRECT)");
+	setup(1, 0);
+	fd = open(path, O_RDWR | O_CREAT | O_DIRECT, 0600);
+	CHECK(fd >= 0, "open %s O_DIRECT: %s", path, strerror(errno));
+	CHECK(pwrite(fd, g_area, PAGE, 0) < 0 && errno == EFAULT, "O_DIRECT write from a marker: %s",
+	      strerror(errno));
+	CHECK(g_sigs == 0, "%d signals", g_sigs);
+	page_fill(t_tmp, SEED, 0);
+	CHECK_ERR(fa_map(g_fd, g_area, t_tmp, PAGE, 0, NULL), 0);
+	CHECK(pwrite(fd, g_area, PAGE, 0) == PAGE, "O_DIRECT write after map: %s", strerror(errno));
+}
+
+/* ---- FA_IOC_MAP ------------------------------------------------------------ */
+
+static void test_map_moves_pfn(void)
+{
+	uint64_t before, after;
+	int64_t mapped;
+
+	setup(1, 0);
+	page_fill(t_tmp, SEED, 0);
+	before = pagemap(t_tmp);
+	CHECK(before & PM_PRESENT && PM_PFN(before), "src not present or no pfn (not root?)");
+	CHECK_ERR(fa_map(g_fd, g_area, t_tmp, PAGE, 0, &mapped), 0);
+	CHECK(mapped == PAGE, "mapped %lld", (long long)mapped);
+	after = pagemap(g_area);
+	CHECK(PM_PFN(after) == PM_PFN(before), "dst pfn %#llx, src pfn was %#llx: copied, not moved",
+	      (unsigned long long)PM_PFN(after), (unsigned long long)PM_PFN(before));
+	CHECK(!(pagemap(t_tmp) & PM_PRESENT), "src pte still present after the move");
+	check_pages(g_area, 0, 1);
+	g_area[0] = 7;		/* writable without a fault */
+	CHECK(g_sigs == 0, "signals: %d", g_sigs);
+}
+
+static void test_map_copy_keeps_src(void)
+{
+	uint64_t before;
+	int64_t mapped;
+
+	setup(1, 0);
+	page_fill(t_tmp, SEED, 0);
+	before = pagemap(t_tmp);
+	CHECK_ERR(fa_map(g_fd, g_area, t_tmp, PAGE, FA_MAP_COPY, &mapped), 0);
+	CHECK(mapped == PAGE, "mapped %lld", (long long)mapped);
+	CHECK(pagemap(t_tmp) == before, "src changed by a copy");
+	CHECK(PM_PFN(pagemap(g_area)) != PM_PFN(before), "copy shares the src pfn");
+	check_pages(g_area, 0, 1);
+	CHECK(page_check(t_tmp, SEED, 0), "src contents changed");
+}
+
+static void test_map_einval(void)
+{
+	char *ro;
+
+	setup(8, 0);
+	page_fill(t_tmp, SEED, 0);
+	CHECK_ERR(fa_map(g_fd, g_area + 1, t_tmp, PAGE, 0, NULL), EINVAL);
+	CHECK_ERR(fa_map(g_fd, g_area, t_tmp + 1, PAGE, 0, NULL), EINVAL);
+	CHECK_ERR(fa_map(g_fd, g_area, t_tmp, 0, 0, NULL), EINVAL);
+	CHECK_ERR(fa_map(g_fd, g_area, t_tmp, PAGE, 2, NULL), EINVAL);
+	CHECK_ERR(fa_map(g_fd, g_area, g_area + PAGE, 2 * PAGE, 0, NULL), EINVAL);	/* overlap */
+	CHECK_ERR(fa_map(g_fd, t_tmp, g_area, PAGE, 0, NULL), EINVAL);	/* dst not prepared */
+	ro = mmap(NULL, PAGE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CHECK(ro != MAP_FAILED, "mmap: %s", strerror(errno));
+	(void)*(volatile char *)ro;	/* present: the zero page */
+	CHECK_ERR(fa_map(g_fd, g_area, ro, PAGE, 0, NULL), EINVAL);	/* protections differ */
+	CHECK(stats().map_errors == 7, "map_errors %llu", (unsigned long long)stats().map_errors);
+}
+
+static void test_map_eexist(void)
+{
+	int64_t mapped;
+
+	setup(2, 0);
+	page_fill(t_tmp, SEED, 0);
+	CHECK_ERR(fa_map(g_fd, g_area, t_tmp, PAGE, 0, NULL), 0);
+	page_fill(t_tmp, SEED, 0);
+	CHECK_ERR(fa_map(g_fd, g_area, t_tmp, PAGE, 0, &mapped), EEXIST);
+	CHECK(mapped == 0, "mapped %lld on EEXIST", (long long)mapped);
+	CHECK(page_check(t_tmp, SEED, 0), "src lost its page on EEXIST");
+}
+
+static void test_map_enoent_partial(void)
+{
+	char *src = area_alloc(4, false);
+	int64_t mapped;
+
+	setup(4, 0);
+	page_fill(src, SEED, 0);
+	page_fill(src + PAGE, SEED, 1);
+	/* src page 2 was never touched */
+	CHECK_ERR(fa_map(g_fd, g_area, src, 4 * PAGE, 0, &mapped), ENOENT);
+	CHECK(mapped == 2 * PAGE, "mapped %lld, want the 2 pages before the hole", (long long)mapped);
+	check_pages(g_area, 0, 2);
+	CHECK(!(pagemap(g_area + 2 * PAGE) & PM_PRESENT), "page 2 mapped");
+}
+
+static void test_map_ebusy_after_fork(void)
+{
+	int pfd[2];
+	char c;
+	pid_t pid;
+
+	setup(1, 0);
+	page_fill(t_tmp, SEED, 0);
+	CHECK(pipe(pfd) == 0, "pipe");
+	pid = fork();
+	if (pid == 0) {
+		close(pfd[1]);
+		if (read(pfd[0], &c, 1) < 0)
+			_exit(1);
+		_exit(0);	/* holds the shared page until the parent is done */
+	}
+	CHECK_ERR(fa_map(g_fd, g_area, t_tmp, PAGE, 0, NULL), EBUSY);
+	CHECK_ERR(fa_map(g_fd, g_area, t_tmp, PAGE, FA_MAP_COPY, NULL), 0);
+	check_pages(g_area, 0, 1);
+	close(pfd[1]);
+	waitpid(pid, NULL, 0);
+}
+
+static int io_uring_register_buffer(void *p, size_t len)
+{
+	struct io_uring_params params = { 0 };
+	struct iovec iov = { p, len };
+	int ring = syscall(__NR_io_uring_setup, 1, &params);
+
+	if (ring < 0)
+		return -1;
+	if (syscall(__NR_io_uring_register, ring, IORING_REGISTER_BUFFERS, &iov, 1) < 0) {
+		close(ring);
+		return -1;
+	}
+	return ring;	/* the pin lasts while the ring is open */
+}
+
+static void test_map_ebusy_pinned(void)
+{
+	int ring;
+
+	setup(1, 0);
+	page_fill(t_tmp, SEED, 0);
+	ring = io_uring_register_buffer(t_tmp, PAGE);
+	if (ring < 0)
+		SKIP("io_uring buffer registration unavailable: %s", strerror(errno));
+	CHECK_ERR(fa_map(g_fd, g_area, t_tmp, PAGE, 0, NULL), EBUSY);
+	close(ring);
+	usleep(100000);		/* the unpin is deferred to a work item */
+	CHECK_ERR(fa_map(g_fd, g_area, t_tmp, PAGE, 0, NULL), 0);
+}
+
+static long ksm_pages_shared(void)
+{
+	FILE *f = fopen("/sys/kernel/mm/ksm/pages_shared", "r");
+	long n = -1;
+
+	if (f) {
+		if (fscanf(f, "%ld", &n) != 1)
+			n = -1;
+		fclose(f);
+	}
+	return n;
+}
+
+static void test_map_ebusy_ksm(void)
+{
+	char *src = area_alloc(2, false);
+	FILE *f = fopen("/sys/kernel/mm/ksm/run", "w");
+	int i;
+
+	if (!f || fputs("1", f) < 0 || fclose(f))
+		SKIP("KSM unavailable");
+	setup(1, 0);
+	memset(src, 0x5a, 2 * PAGE);
+	CHECK(madvise(src, 2 * PAGE, MADV_MERGEABLE) == 0, "MADV_MERGEABLE: %s", strerror(errno));
+	for (i = 0; i < 200 && ksm_pages_shared() < 1; i++)	/* ksmd needs two scans */
+		usleep(50000);
+	CHECK(ksm_pages_shared() >= 1, "KSM merged nothing in 10 s");
+	CHECK_ERR(fa_map(g_fd, g_area, src, PAGE, 0, NULL), EBUSY);
+	CHECK_ERR(fa_map(g_fd, g_area, src, PAGE, FA_MAP_COPY, NULL), 0);
+	CHECK(g_area[100] == 0x5a, "copy of the KSM page has wrong contents");
+}
+
+static void test_map_from_thp(void)
+{
+	const unsigned long n = 1024;
+	char *src = area_alloc(n, true), *huge;
+	uint64_t before;
+	unsigned long i;
+
+	setup(4, 0);
+	huge = (char *)(((uintptr_t)src + (2 << 20) - 1) & ~((2UL << 20) - 1));
+	for (i = 0; i < 4; i++)
+		page_fill(huge + (100 + i) * PAGE, SEED, i);
+	before = pagemap(huge + 100 * PAGE);
+	CHECK_ERR(fa_map(g_fd, g_area, huge + 100 * PAGE, 4 * PAGE, 0, NULL), 0);
+	check_pages(g_area, 0, 4);
+	CHECK(PM_PFN(pagemap(g_area)) == PM_PFN(before), "THP page copied, not moved");
+	CHECK(huge[0] == 0 && huge[511 * PAGE] == 0, "rest of the THP changed");
+}
+
+static void test_devzero_private(void)
+{
+	int zfd = open("/dev/zero", O_RDWR), fd = fa_open();
+	char *a = mmap(NULL, 16 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE, zfd, 0);
+	unsigned long i;
+
+	CHECK(fd >= 0 && a != MAP_FAILED, "setup: %s", strerror(errno));
+	g_fd = fd;
+	g_area = a;
+	g_npages = 16;
+	t_tmp = area_alloc(1, false);
+	catch(SIGBUS);
+	CHECK_ERR(fa_prepare(fd, a, 16 * PAGE, 0, NULL), 0);
+	for (i = 0; i < 16; i++)
+		check_pages(a, i, 1);
+	CHECK(g_sigs == 16, "%d signals for 16 pages", g_sigs);
+}
+
+/* ---- FA_IOC_RELEASE, close, fork -------------------------------------------- */
+
+static void test_release_zero_fills(void)
+{
+	setup(4, 0);
+	CHECK_ERR(fa_release(g_fd, g_area, 2 * PAGE), 0);
+	CHECK(g_area[0] == 0 && g_area[PAGE + 5] == 0, "released page not zero");
+	CHECK(g_sigs == 0, "%d signals after release", g_sigs);
+	CHECK_ERR(fa_release(g_fd, g_area, 2 * PAGE), EINVAL);		/* no longer ours */
+	CHECK_ERR(fa_release(g_fd, t_tmp, PAGE), EINVAL);
+	page_fill(t_tmp, SEED, 0);
+	CHECK_ERR(fa_map(g_fd, g_area, t_tmp, PAGE, 0, NULL), EINVAL);	/* unregistered */
+	check_pages(g_area, 2, 1);					/* the rest still works */
+}
+
+static void close_then_touch(void)
+{
+	volatile char *a = area_alloc(2, false);
+	int fd = fa_open();
+
+	if (fa_prepare(fd, (void *)a, 2 * PAGE, 0, NULL))
+		_exit(10);
+	close(fd);
+	(void)a[PAGE];
+	_exit(11);
+}
+
+static void test_close_without_release_sigbus(void)
+{
+	int st = in_child(close_then_touch);
+
+	CHECK(KILLED_BY(st, SIGBUS), "status 0x%x, want death by SIGBUS (no handler, no zeros)", st);
+}
+
+static void child_touches_marker(void)
+{
+	int64_t pinned = fa_gup(g_fd, g_area, 1);
+
+	if (pinned != -EPERM)
+		_exit(12);	/* another mm's ioctl must get EPERM */
+	signal(SIGBUS, SIG_DFL);
+	(void)*(volatile char *)g_area;
+	_exit(11);
+}
+
+static void test_fork_child_sigbus_eperm(void)
+{
+	int st;
+
+	setup(2, 0);
+	st = in_child(child_touches_marker);
+	CHECK(!(WIFEXITED(st) && WEXITSTATUS(st) == 12), "child ioctl did not get EPERM");
+	CHECK(KILLED_BY(st, SIGBUS), "child status 0x%x, want death by SIGBUS", st);
+	check_pages(g_area, 0, 2);	/* the parent still works */
+}
+
+/* ---- threads ----------------------------------------------------------------- */
+
+struct worker {
+	pthread_t tid;
+	unsigned long first, n;
+	int eexist, ok;
+};
+
+static void *touch_range(void *arg)
+{
+	struct worker *w = arg;
+	unsigned long i;
+
+	t_tmp = area_alloc(1, false);
+	for (i = w->first; i < w->first + w->n; i++)
+		if (!page_check(g_area + i * PAGE, SEED, i))
+			finish(1, "page %lu wrong", i);
+	return NULL;
+}
+
+static void test_threads_4x256(void)
+{
+	struct worker w[4];
+	int i;
+
+	setup(1024, 0);
+	for (i = 0; i < 4; i++) {
+		w[i] = (struct worker){ .first = i * 256, .n = 256 };
+		pthread_create(&w[i].tid, NULL, touch_range, &w[i]);
+	}
+	for (i = 0; i < 4; i++)
+		pthread_join(w[i].tid, NULL);
+	check_pages(g_area, 0, 1024);
+	CHECK(stats().pages_mapped == 1024, "pages_mapped %llu", (unsigned long long)stats().pages_mapped);
+	CHECK(g_sigs == 1024, "%d signals for 1024 pages", g_sigs);
+}
+
+static pthread_barrier_t race_start;
+
+static void *map_all(void *arg)
+{
+	struct worker *w = arg;
+	char *src = area_alloc(64, false);
+	unsigned long i;
+
+	for (i = 0; i < 64; i++)
+		page_fill(src + i * PAGE, SEED, i);
+	pthread_barrier_wait(&race_start);
+	for (i = 0; i < 64; i++) {
+		int err = fa_map(g_fd, g_area + i * PAGE, src + i * PAGE, PAGE, 0, NULL);
+
+		if (err == 0)
+			w->ok++;
+		else if (err == EEXIST)
+			w->eexist++;
+		else
+			finish(1, "race: FA_IOC_MAP of page %lu: %s", i, errname(err));
+	}
+	return NULL;
+}
+
+static void test_race_4_threads_same_64(void)
+{
+	struct worker w[4] = { 0 };
+	int i, ok = 0, eexist = 0;
+
+	setup(64, 0);
+	pthread_barrier_init(&race_start, NULL, 4);
+	for (i = 0; i < 4; i++)
+		pthread_create(&w[i].tid, NULL, map_all, &w[i]);
+	for (i = 0; i < 4; i++) {
+		pthread_join(w[i].tid, NULL);
+		ok += w[i].ok;
+		eexist += w[i].eexist;
+	}
+	CHECK(ok == 64 && eexist == 3 * 64, "%d won, %d EEXIST; want 64 and 192", ok, eexist);
+	check_pages(g_area, 0, 64);
+}
+
+/* ---- stress ------------------------------------------------------------------ */
+
+static int stress_secs = 60;
+static unsigned long stress_pages;
+
+static void *stress_worker(void *arg)
+{
+	struct worker *w = arg;
+	const unsigned long n = 64;
+	time_t end = time(NULL) + stress_secs;
+	unsigned long round = 0, i;
+	char *a;
+
+	t_tmp = area_alloc(1, false);
+	/* each worker owns a slice of the area the handler knows */
+	a = g_area + w->first * PAGE;
+	while (time(NULL) < end) {
+		round++;
+		if (fa_prepare(g_fd, a, n * PAGE, 0, NULL))
+			finish(1, "stress: prepare round %lu failed", round);
+		for (i = 0; i < n; i++) {
+			unsigned long p = (i * 37 + round) % n;
+
+			if (!page_check(a + p * PAGE, SEED, w->first + p))
+				finish(1, "stress: page %lu wrong in round %lu", w->first + p, round);
+		}
+		__atomic_add_fetch(&stress_pages, n, __ATOMIC_RELAXED);
+		switch (round % 4) {
+		case 0:	/* unmap and remap the slice: a new VMA, then prepare again */
+			munmap(a, n * PAGE);
+			if (mmap(a, n * PAGE, PROT_READ | PROT_WRITE,
+				 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) != a)
+				finish(1, "stress: remap failed");
+			madvise(a, n * PAGE, MADV_NOHUGEPAGE);
+			break;
+		case 1: {	/* fork: the child must die on a marker, not see data */
+			int st;
+			pid_t pid;
+
+			if (fa_prepare(g_fd, a, PAGE, 0, NULL))
+				finish(1, "stress: re-prepare failed");
+			pid = fork();
+			if (pid == 0) {
+				signal(SIGBUS, SIG_DFL);
+				(void)*(volatile char *)a;
+				_exit(11);
+			}
+			waitpid(pid, &st, 0);
+			if (!KILLED_BY(st, SIGBUS))
+				finish(1, "stress: forked child status 0x%x", st);
+			break;
+		}
+		case 2:
+			if (fa_release(g_fd, a, n * PAGE))
+				finish(1, "stress: release failed");
+			break;
+		default:
+			break;
+		}
+	}
+	return NULL;
+}
+
+static void test_stress(void)
+{
+	struct worker w[4];
+	int i;
+
+	setup(4 * 64, 0);
+	for (i = 0; i < 4; i++) {
+		w[i] = (struct worker){ .first = i * 64 };
+		pthread_create(&w[i].tid, NULL, stress_worker, &w[i]);
+	}
+	for (i = 0; i < 4; i++)
+		pthread_join(w[i].tid, NULL);
+	printf("(%lu pages verified in %d s) ", stress_pages, stress_secs);
+	fflush(stdout);
+}
+
+/* ---- main --------------------------------------------------------------------- */
+
+static const fa_test_t fa_tests[] = {
+	{ "prepare-einval", test_prepare_einval },
+	{ "prepare-efault", test_prepare_efault },
+	{ "prepare-ebusy-other-file", test_prepare_ebusy_other_file },
+	{ "prepare-discards-no-vma-change", test_prepare_discards_no_vma_change },
+	{ "prepare-splits-thp", test_prepare_splits_thp },
+	{ "user-fault-sigbus-exact-addr", test_user_fault_sigbus_exact_addr },
+	{ "user-fault-custom-signo", test_user_fault_custom_signo },
+	{ "handler-without-map-refaults", test_handler_without_map_refaults },
+	{ "unhandled-signo-kills-with-sigbus", test_unhandled_signo_kills_with_sigbus },
+	{ "kernel-uaccess-efault", test_kernel_uaccess_efault },
+	{ "gup-efault-then-ok", test_gup_efault_then_ok },
+	{ "odirect-efault", test_odirect_efault },
+	{ "map-moves-pfn", test_map_moves_pfn },
+	{ "map-copy-keeps-src", test_map_copy_keeps_src },
+	{ "map-einval", test_map_einval },
+	{ "map-eexist", test_map_eexist },
+	{ "map-enoent-partial", test_map_enoent_partial },
+	{ "map-ebusy-after-fork", test_map_ebusy_after_fork },
+	{ "map-ebusy-pinned", test_map_ebusy_pinned },
+	{ "map-ebusy-ksm", test_map_ebusy_ksm },
+	{ "map-from-thp", test_map_from_thp },
+	{ "devzero-private", test_devzero_private },
+	{ "release-zero-fills", test_release_zero_fills },
+	{ "close-without-release-sigbus", test_close_without_release_sigbus },
+	{ "fork-child-sigbus-eperm", test_fork_child_sigbus_eperm },
+	{ "threads-4x256", test_threads_4x256 },
+	{ "race-4-threads-same-64", test_race_4_threads_same_64 },
+	{ "stress", test_stress, true },
+};
+
+/* 0 passed, 1 failed, 2 skipped */
+static int run_one(const fa_test_t *t)
+{
+	char reason[512] = "";
+	int pfd[2], st;
+	ssize_t n;
+	pid_t pid;
+
+	printf("Testing %s... ", t->name);
+	fflush(stdout);
+	if (pipe(pfd))
+		return 1;
+	pid = fork();
+	if (pid == 0) {
+		close(pfd[0]);
+		result_fd = pfd[1];
+		alarm(t->long_running ? stress_secs + 60 : 30);
+		t->fn();
+		_exit(0);
+	}
+	close(pfd[1]);
+	n = read(pfd[0], reason, sizeof(reason) - 1);
+	close(pfd[0]);
+	reason[n > 0 ? n : 0] = 0;
+	waitpid(pid, &st, 0);
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 0) {
+		printf("ok\n");
+		return 0;
+	}
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 2) {
+		printf("skipped [%s]\n", reason);
+		return 2;
+	}
+	if (WIFSIGNALED(st))
+		snprintf(reason + strlen(reason), sizeof(reason) - strlen(reason), "%skilled by %s",
+			 *reason ? "; " : "", WTERMSIG(st) == SIGALRM ? "the alarm (timeout)" :
+			 strsignal(WTERMSIG(st)));
+	printf("FAIL [%s]\n", reason);
+	return 1;
+}
+
+int main(int argc, char **argv)
+{
+	const char *filter = NULL;
+	int i, opt, counts[3] = { 0 };
+	bool list = false;
+
+	while ((opt = getopt(argc, argv, "lf:d:")) != -1) {
+		switch (opt) {
+		case 'l':
+			list = true;
+			break;
+		case 'f':
+			filter = optarg;
+			break;
+		case 'd':
+			stress_secs = atoi(optarg);
+			break;
+		default:
+			fprintf(stderr, "usage: %s [-l] [-f NAME] [-d STRESS_SECONDS]\n", argv[0]);
+			return 2;
+		}
+	}
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	for (i = 0; i < (int)(sizeof(fa_tests) / sizeof(fa_tests[0])); i++) {
+		const fa_test_t *t = &fa_tests[i];
+
+		if (filter ? !strstr(t->name, filter) : t->long_running)
+			continue;
+		if (list)
+			printf("%s\n", t->name);
+		else
+			counts[run_one(t)]++;
+	}
+	if (list)
+		return 0;
+	printf("%d passed, %d failed, %d skipped\n", counts[0], counts[1], counts[2]);
+	return counts[1] ? 1 : 0;
+}

@@ -1,0 +1,162 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * fa_util.h - small helpers for userland programs that drive fault_area.ko:
+ * the ioctls with errno results, page patterns, pagemap and maps snapshots.
+ */
+#ifndef FA_UTIL_H
+#define FA_UTIL_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "../fault_area_uapi.h"
+
+#define PAGE 4096UL
+
+static inline int fa_open(void)
+{
+	return open(FA_DEVICE_PATH, O_RDWR | O_CLOEXEC);
+}
+
+/* Each returns 0 or the errno of the ioctl. */
+static inline int fa_prepare(int fd, void *start, unsigned long len, int signo, uint64_t *prepared)
+{
+	struct fa_prepare p = { .start = (uintptr_t)start, .len = len, .signo = signo };
+	int err = ioctl(fd, FA_IOC_PREPARE, &p) ? errno : 0;
+
+	if (prepared)
+		*prepared = p.prepared;
+	return err;
+}
+
+static inline int fa_map(int fd, void *dst, void *src, unsigned long len, uint64_t flags,
+			 int64_t *mapped)
+{
+	struct fa_map m = { .dst = (uintptr_t)dst, .src = (uintptr_t)src, .len = len, .flags = flags,
+			    .mapped = -1 };
+	int err = ioctl(fd, FA_IOC_MAP, &m) ? errno : 0;
+
+	if (mapped)
+		*mapped = m.mapped;
+	return err;
+}
+
+static inline int fa_release(int fd, void *start, unsigned long len)
+{
+	struct fa_range r = { .start = (uintptr_t)start, .len = len };
+
+	return ioctl(fd, FA_IOC_RELEASE, &r) ? errno : 0;
+}
+
+static inline int fa_stats(int fd, struct fa_stats *s)
+{
+	return ioctl(fd, FA_IOC_STATS, s) ? errno : 0;
+}
+
+/* Pages pinned by get_user_pages_fast() in the module, or -errno. */
+static inline int64_t fa_gup(int fd, void *start, unsigned long npages)
+{
+	struct fa_gup g = { .start = (uintptr_t)start, .npages = npages };
+
+	if (ioctl(fd, FA_IOC_GUP, &g))
+		return -errno;
+	return g.pinned;
+}
+
+/* An anonymous private area of n pages, without THP unless asked. */
+static inline char *area_alloc(unsigned long npages, bool thp)
+{
+	char *p = mmap(NULL, npages * PAGE, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return NULL;
+	madvise(p, npages * PAGE, thp ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
+	return p;
+}
+
+/* splitmix64: every (seed, page, word) gives a distinct, checkable word. */
+static inline uint64_t mix64(uint64_t x)
+{
+	x += 0x9e3779b97f4a7c15ULL;
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+	return x ^ (x >> 31);
+}
+
+static inline void page_fill(void *p, uint64_t seed, uint64_t idx)
+{
+	uint64_t *w = p;
+	unsigned int i;
+
+	for (i = 0; i < PAGE / 8; i++)
+		w[i] = mix64(seed ^ (idx << 12 | i));
+}
+
+static inline bool page_check(const void *p, uint64_t seed, uint64_t idx)
+{
+	const uint64_t *w = p;
+	unsigned int i;
+
+	for (i = 0; i < PAGE / 8; i++)
+		if (w[i] != mix64(seed ^ (idx << 12 | i)))
+			return false;
+	return true;
+}
+
+/* The pagemap entry of addr: bit 63 present, bits 0-54 the pfn (root). */
+static inline uint64_t pagemap(const void *addr)
+{
+	uint64_t ent = 0;
+	int fd = open("/proc/self/pagemap", O_RDONLY);
+
+	if (fd < 0)
+		return 0;
+	if (pread(fd, &ent, 8, (uintptr_t)addr / PAGE * 8) != 8)
+		ent = 0;
+	close(fd);
+	return ent;
+}
+
+#define PM_PRESENT (1ULL << 63)
+#define PM_PFN(e) ((e) & ((1ULL << 55) - 1))
+
+/*
+ * /proc/self/maps into buf, without allocating (a malloc could itself
+ * change the maps).  Returns false if it could not be read whole.
+ */
+static inline bool maps_snapshot(char *buf, size_t cap)
+{
+	int fd = open("/proc/self/maps", O_RDONLY);
+	size_t len = 0;
+	ssize_t n;
+
+	if (fd < 0)
+		return false;
+	while ((n = read(fd, buf + len, cap - len - 1)) > 0)
+		len += n;
+	close(fd);
+	buf[len] = 0;
+	return n == 0;
+}
+
+/* Offset of the start of the first line where a and b differ. */
+static inline size_t maps_first_diff(const char *a, const char *b)
+{
+	size_t i = 0, line = 0;
+
+	while (a[i] && a[i] == b[i])
+		if (a[i++] == '\n')
+			line = i;
+	return line;
+}
+
+#endif /* FA_UTIL_H */
