@@ -2,7 +2,7 @@
 PY := .venv/bin/python
 SUITE ?= smoke
 
-.PHONY: all setup kmod run test test-host clean
+.PHONY: all setup kmod run test test-host bench clean
 
 all: kmod
 
@@ -18,6 +18,11 @@ run: kmod
 
 test: kmod
 	@scripts/pytest-strict
+
+# Figures measured in one guest boot, reported as ratios (see bench/).
+bench: kmod
+	@$(PY) -m lab --results results/$$(date -u +%Y%m%dT%H%M%SZ)-bench --timeout 1200 \
+		--step kmod='python -m bench.kmod'
 
 test-host: setup
 	@scripts/pytest-strict tests/host

@@ -30,7 +30,8 @@ pkgs=(
 	# Python venv and the C toolchain for the module and cffi
 	python3-venv python3-dev build-essential libffi-dev
 )
-kernel_pkgs=(linux-image-amd64 linux-headers-amd64)
+# linux-libc-dev of the same release: the selftests need UFFDIO_MOVE (6.8+)
+kernel_pkgs=(linux-image-amd64 linux-headers-amd64 linux-libc-dev)
 venv=.venv
 stamp=$venv/.setup-stamp
 want_stamp=$(cat requirements.txt scripts/setup.sh | sha256sum | cut -d' ' -f1)
@@ -43,7 +44,7 @@ missing_pkgs() {
 }
 
 guest_kernel_ok() {
-	scripts/guest-kernel >/dev/null 2>&1
+	scripts/guest-kernel >/dev/null 2>&1 && grep -q UFFDIO_MOVE /usr/include/linux/userfaultfd.h 2>/dev/null
 }
 
 # Fast path: nothing to do.

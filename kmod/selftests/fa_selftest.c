@@ -209,20 +209,33 @@ static void test_prepare_einval(void)
 	shared = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	CHECK(shared != MAP_FAILED, "mmap shared: %s", strerror(errno));
 	CHECK_ERR(fa_prepare(fd, shared, PAGE, 0, NULL), EINVAL);
-	{
-		char *huge = mmap(NULL, 2 << 20, PROT_READ | PROT_WRITE,
-				  MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
+}
 
-		if (huge != MAP_FAILED)		/* needs reserved huge pages */
-			CHECK_ERR(fa_prepare(fd, huge, 2 << 20, 0, NULL), EINVAL);
-	}
-	{
-		int memfd = open("/dev/mem", O_RDONLY);
-		char *io = memfd < 0 ? MAP_FAILED : mmap(NULL, PAGE, PROT_READ, MAP_SHARED, memfd, 0);
+static void test_prepare_einval_hugetlb(void)
+{
+	FILE *f = fopen("/proc/sys/vm/nr_hugepages", "w");
+	char *huge;
+	int fd = fa_open();
 
-		if (io != MAP_FAILED)		/* VM_IO | VM_PFNMAP */
-			CHECK_ERR(fa_prepare(fd, io, PAGE, 0, NULL), EINVAL);
+	if (f) {		/* reserve one 2 MiB page */
+		fputs("1", f);
+		fclose(f);
 	}
+	huge = mmap(NULL, 2 << 20, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
+	if (huge == MAP_FAILED)
+		SKIP("no hugetlb page could be reserved: %s", strerror(errno));
+	CHECK_ERR(fa_prepare(fd, huge, 2 << 20, 0, NULL), EINVAL);
+}
+
+static void test_prepare_einval_pfnmap(void)
+{
+	int memfd = open("/dev/mem", O_RDONLY), fd = fa_open();
+	char *io = memfd < 0 ? MAP_FAILED : mmap(NULL, PAGE, PROT_READ, MAP_PRIVATE, memfd, 0);
+
+	if (io == MAP_FAILED)
+		SKIP("cannot map /dev/mem: %s", strerror(errno));
+	CHECK_ERR(fa_prepare(fd, io, PAGE, 0, NULL), EINVAL);	/* VM_IO | VM_PFNMAP */
 }
 
 static void test_prepare_efault(void)
@@ -282,6 +295,7 @@ static void test_prepare_splits_thp(void)
 	CHECK(fd >= 0 && a, "setup: %s", strerror(errno));
 	huge = (char *)(((uintptr_t)a + (2 << 20) - 1) & ~((2UL << 20) - 1));
 	memset(a, 1, n * PAGE);
+	CHECK(anon_huge_kb() >= 2048, "no THP formed (AnonHugePages %ld kB)", anon_huge_kb());
 	/* half of the huge page only: the pmd must be split, not refused */
 	CHECK_ERR(fa_prepare(fd, huge + 256 * PAGE, 256 * PAGE, 0, NULL), 0);
 	for (i = 0; i < 256; i++)
@@ -457,6 +471,28 @@ static void test_map_moves_pfn(void)
 	CHECK(g_sigs == 0, "signals: %d", g_sigs);
 }
 
+/* A moved page lives in dst's anon_vma: fork and COW must work on it. */
+static void test_map_then_fork_cow(void)
+{
+	int st;
+	pid_t pid;
+
+	setup(1, 0);
+	page_fill(t_tmp, SEED, 0);
+	CHECK_ERR(fa_map(g_fd, g_area, t_tmp, PAGE, 0, NULL), 0);
+	pid = fork();
+	if (pid == 0) {
+		if (!page_check(g_area, SEED, 0))
+			_exit(1);
+		g_area[0] ^= 1;		/* COW: the child's own copy */
+		_exit(0);
+	}
+	waitpid(pid, &st, 0);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "child saw wrong data (status 0x%x)", st);
+	check_pages(g_area, 0, 1);
+	g_area[1] = 9;		/* the parent writes too, after the child is gone */
+}
+
 static void test_map_copy_keeps_src(void)
 {
 	uint64_t before;
@@ -616,6 +652,7 @@ static void test_map_from_thp(void)
 	huge = (char *)(((uintptr_t)src + (2 << 20) - 1) & ~((2UL << 20) - 1));
 	for (i = 0; i < 4; i++)
 		page_fill(huge + (100 + i) * PAGE, SEED, i);
+	CHECK(anon_huge_kb() >= 2048, "no THP formed (AnonHugePages %ld kB)", anon_huge_kb());
 	before = pagemap(huge + 100 * PAGE);
 	CHECK_ERR(fa_map(g_fd, g_area, huge + 100 * PAGE, 4 * PAGE, 0, NULL), 0);
 	check_pages(g_area, 0, 4);
@@ -859,6 +896,8 @@ static void test_stress(void)
 
 static const fa_test_t fa_tests[] = {
 	{ "prepare-einval", test_prepare_einval },
+	{ "prepare-einval-hugetlb", test_prepare_einval_hugetlb },
+	{ "prepare-einval-pfnmap", test_prepare_einval_pfnmap },
 	{ "prepare-efault", test_prepare_efault },
 	{ "prepare-ebusy-other-file", test_prepare_ebusy_other_file },
 	{ "prepare-discards-no-vma-change", test_prepare_discards_no_vma_change },
@@ -871,6 +910,7 @@ static const fa_test_t fa_tests[] = {
 	{ "gup-efault-then-ok", test_gup_efault_then_ok },
 	{ "odirect-efault", test_odirect_efault },
 	{ "map-moves-pfn", test_map_moves_pfn },
+	{ "map-then-fork-cow", test_map_then_fork_cow },
 	{ "map-copy-keeps-src", test_map_copy_keeps_src },
 	{ "map-einval", test_map_einval },
 	{ "map-eexist", test_map_eexist },

@@ -159,4 +159,19 @@ static inline size_t maps_first_diff(const char *a, const char *b)
 	return line;
 }
 
+/* AnonHugePages of this process, in kB. */
+static inline long anon_huge_kb(void)
+{
+	FILE *f = fopen("/proc/self/smaps_rollup", "r");
+	char line[256];
+	long kb = -1;
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "AnonHugePages: %ld kB", &kb) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return kb;
+}
+
 #endif /* FA_UTIL_H */

@@ -1,0 +1,1 @@
+"""Benchmarks run in the guest; each reports ratios measured in one boot."""

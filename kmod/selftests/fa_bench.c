@@ -1,0 +1,232 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * fa_bench - timing probes for fault_area.ko, driven by bench/kmod.py in
+ * the guest.  Each mode prints one JSON object on stdout; ratios are made
+ * by the driver from runs of the same boot.
+ *
+ *   fa_bench zero-fill PAGES REPS   first-touch zero-fill faults, ns/page per rep
+ *   fa_bench hold BYTES             prepare BYTES, print "ready", wait for stdin EOF
+ *   fa_bench place PAGES            FA_IOC_MAP vs UFFDIO_MOVE vs UFFDIO_COPY, ns/page
+ *   fa_bench big PAGES              prepare PAGES, map each page, check VMAs unchanged
+ */
+#define _GNU_SOURCE
+#include <linux/userfaultfd.h>
+#include <sys/syscall.h>
+#include <time.h>
+
+#include "fa_util.h"
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static void __attribute__((noreturn)) die(const char *what)
+{
+	fprintf(stderr, "fa_bench: %s: %s\n", what, strerror(errno));
+	exit(1);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static uint64_t percentile(uint64_t *v, unsigned long n, double p)
+{
+	qsort(v, n, sizeof(*v), cmp_u64);
+	return v[(unsigned long)(p * (n - 1))];
+}
+
+static void zero_fill(unsigned long pages, int reps)
+{
+	int r;
+
+	printf("{\"mode\": \"zero-fill\", \"pages\": %lu, \"ns_per_page\": [", pages);
+	for (r = 0; r < reps; r++) {
+		char *a = area_alloc(pages, false);
+		uint64_t t0;
+		unsigned long i;
+
+		if (!a)
+			die("mmap");
+		t0 = now_ns();
+		for (i = 0; i < pages; i++)
+			a[i * PAGE] = 1;
+		printf("%s%.1f", r ? ", " : "", (double)(now_ns() - t0) / pages);
+		munmap(a, pages * PAGE);
+	}
+	printf("]}\n");
+}
+
+static void hold(unsigned long bytes)
+{
+	char *a = area_alloc(bytes / PAGE, false), c;
+	int fd = fa_open();
+
+	if (!a || fd < 0)
+		die("hold setup");
+	if (fa_prepare(fd, a, bytes, 0, NULL))
+		die("hold prepare");
+	printf("ready\n");
+	fflush(stdout);
+	while (read(0, &c, 1) > 0)
+		;
+}
+
+/* Per-page ioctl times of one placement method, into t[]. */
+typedef int (*place_fn)(int fd, char *dst, char *src);
+
+static int place_kmod(int fd, char *dst, char *src)
+{
+	return fa_map(fd, dst, src, PAGE, 0, NULL);
+}
+
+static int place_uffd(int fd, unsigned long req, void *arg)
+{
+	return ioctl(fd, req, arg) ? errno : 0;
+}
+
+static int place_uffd_move(int fd, char *dst, char *src)
+{
+	struct uffdio_move m = { .dst = (uintptr_t)dst, .src = (uintptr_t)src, .len = PAGE };
+
+	return place_uffd(fd, UFFDIO_MOVE, &m);
+}
+
+static int place_uffd_copy(int fd, char *dst, char *src)
+{
+	struct uffdio_copy c = { .dst = (uintptr_t)dst, .src = (uintptr_t)src, .len = PAGE };
+
+	return place_uffd(fd, UFFDIO_COPY, &c);
+}
+
+/* An area ready for a method: prepared (kmod) or registered MISSING (uffd). */
+static int place_setup(const char *method, char *area, unsigned long pages)
+{
+	struct uffdio_api api = { .api = UFFD_API };
+	struct uffdio_register reg = { .range = { (uintptr_t)area, pages * PAGE },
+				       .mode = UFFDIO_REGISTER_MODE_MISSING };
+	int fd;
+
+	if (!strcmp(method, "fa_map")) {
+		fd = fa_open();
+		if (fd < 0 || fa_prepare(fd, area, pages * PAGE, 0, NULL))
+			die("prepare");
+		return fd;
+	}
+	fd = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0 || ioctl(fd, UFFDIO_API, &api) || ioctl(fd, UFFDIO_REGISTER, &reg))
+		die("userfaultfd");
+	return fd;
+}
+
+static void place(unsigned long pages)
+{
+	static const struct {
+		const char *name;
+		place_fn fn;
+	} methods[] = {
+		{ "fa_map", place_kmod },
+		{ "uffdio_move", place_uffd_move },
+		{ "uffdio_copy", place_uffd_copy },
+	};
+	uint64_t *t = calloc(pages, sizeof(*t));
+	unsigned int m;
+
+	printf("{\"mode\": \"place\", \"pages\": %lu", pages);
+	for (m = 0; m < 3; m++) {
+		char *area = area_alloc(pages, false), *tmp = area_alloc(1, false);
+		int fd = place_setup(methods[m].name, area, pages);
+		uint64_t sum = 0;
+		unsigned long i;
+
+		for (i = 0; i < pages; i++) {
+			uint64_t t0;
+			int err;
+
+			page_fill(tmp, 1, i);		/* a fresh page each time: not timed */
+			t0 = now_ns();
+			err = methods[m].fn(fd, area + i * PAGE, tmp);
+			t[i] = now_ns() - t0;
+			if (err) {
+				errno = err;
+				die(methods[m].name);
+			}
+			sum += t[i];
+		}
+		for (i = 0; i < pages; i++)
+			if (!page_check(area + i * PAGE, 1, i)) {
+				fprintf(stderr, "fa_bench: %s: page %lu wrong\n", methods[m].name, i);
+				exit(1);
+			}
+		printf(", \"%s\": {\"mean_ns\": %.1f, \"median_ns\": %llu, \"p99_ns\": %llu}",
+		       methods[m].name, (double)sum / pages,
+		       (unsigned long long)percentile(t, pages, 0.5),
+		       (unsigned long long)percentile(t, pages, 0.99));
+		close(fd);
+		munmap(area, pages * PAGE);
+		munmap(tmp, PAGE);
+	}
+	printf("}\n");
+	free(t);
+}
+
+static void big(unsigned long pages)
+{
+	static char before[1 << 16], after[1 << 16];
+	char *a = area_alloc(pages, false), *tmp = area_alloc(1, false);
+	uint64_t t0, t_prep, t_map = 0;
+	unsigned long i;
+	int fd = fa_open();
+
+	if (!a || !tmp || fd < 0)
+		die("big setup");
+	if (!maps_snapshot(before, sizeof(before)))
+		die("maps");
+	t0 = now_ns();
+	if (fa_prepare(fd, a, pages * PAGE, 0, NULL))
+		die("big prepare");
+	t_prep = now_ns() - t0;
+	for (i = 0; i < pages; i++) {
+		page_fill(tmp, 2, i);
+		t0 = now_ns();
+		if (fa_map(fd, a + i * PAGE, tmp, PAGE, 0, NULL))
+			die("big map");
+		t_map += now_ns() - t0;
+	}
+	if (!maps_snapshot(after, sizeof(after)))
+		die("maps");
+	for (i = 0; i < pages; i++)
+		if (!page_check(a + i * PAGE, 2, i)) {
+			fprintf(stderr, "fa_bench: big: page %lu wrong\n", i);
+			exit(1);
+		}
+	printf("{\"mode\": \"big\", \"pages\": %lu, \"prepare_ns_per_page\": %.1f, "
+	       "\"map_ns_per_page\": %.1f, \"maps_unchanged\": %s}\n", pages,
+	       (double)t_prep / pages, (double)t_map / pages, strcmp(before, after) ? "false" : "true");
+}
+
+int main(int argc, char **argv)
+{
+	unsigned long n = argc > 2 ? strtoul(argv[2], NULL, 0) : 0;
+
+	if (argc > 2 && !strcmp(argv[1], "zero-fill") && n)
+		zero_fill(n, argc > 3 ? atoi(argv[3]) : 5);
+	else if (argc > 2 && !strcmp(argv[1], "hold") && n)
+		hold(n);
+	else if (argc > 2 && !strcmp(argv[1], "place") && n)
+		place(n);
+	else if (argc > 2 && !strcmp(argv[1], "big") && n)
+		big(n);
+	else {
+		fprintf(stderr, "usage: fa_bench zero-fill PAGES [REPS] | hold BYTES | place PAGES | big PAGES\n");
+		return 2;
+	}
+	return 0;
+}
