@@ -2,9 +2,11 @@
 PY := .venv/bin/python
 SUITE ?= smoke
 
-.PHONY: all setup kmod run test test-host bench clean
+.PHONY: all setup kmod engine build run test test-host bench clean
 
-all: kmod
+all: build
+
+build: kmod engine
 
 setup:
 	@scripts/setup.sh
@@ -12,20 +14,27 @@ setup:
 kmod: setup
 	@$(MAKE) --no-print-directory -C kmod
 
+# The C engine as a cffi extension, rebuilt when its sources change.
+ENGINE_SO := engine/.built
+engine: setup $(ENGINE_SO)
+$(ENGINE_SO): engine/build.py engine/c/*.c engine/c/*.h kmod/selftests/fa_util.h kmod/fault_area_uapi.h
+	@$(PY) engine/build.py && touch $@
+
 # The default suite; until scenarios exist it is the guest smoke run.
-run: kmod
+run: build
 	@$(PY) -m lab --step smoke='python -m pytest -p no:cacheprovider -v tests/guest/test_smoke.py'
 
-test: kmod
+test: build
 	@scripts/pytest-strict
 
 # Figures measured in one guest boot, reported as ratios (see bench/).
-bench: kmod
+bench: build
 	@$(PY) -m lab --results results/$$(date -u +%Y%m%dT%H%M%SZ)-bench --timeout 1200 \
-		--step kmod='python -m bench.kmod'
+		--step kmod='python -m bench.kmod' --step backends='python -m bench.backends'
 
 test-host: setup
 	@scripts/pytest-strict tests/host
 
 clean:
 	@$(MAKE) --no-print-directory -C kmod clean
+	rm -rf build engine/_engine*.so $(ENGINE_SO)

@@ -1,0 +1,223 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * backends.c - how a missing page is caught and how it is placed.
+ *
+ *   kmod, kmod-copy          FA_IOC_PREPARE markers; SIGBUS in the faulting
+ *                            thread; FA_IOC_MAP moves (or copies) the page
+ *   uffd-copy, uffd-move     userfaultfd MISSING; one handler thread poll()s;
+ *                            UFFDIO_COPY or UFFDIO_MOVE
+ *   uffd-sigbus(-move)       UFFD_FEATURE_SIGBUS; SIGBUS in the faulting
+ *                            thread; UFFDIO_COPY or UFFDIO_MOVE
+ *   mprotect                 PROT_NONE; SIGSEGV; mprotect the page RW and
+ *                            copy it in (one more VMA per page)
+ */
+#define _GNU_SOURCE
+#include <linux/userfaultfd.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/syscall.h>
+
+#include "engine_api.h"
+#include "engine_int.h"
+
+static pthread_t handler;
+static int have_handler;
+
+static int uffd_ioctl(unsigned long req, void *arg)
+{
+	return ioctl(E.uffd, req, arg) ? errno : 0;
+}
+
+int fa_place(long idx)
+{
+	char *dst = E.area + idx * PAGE;
+
+	switch (E.cfg->backend) {
+	case FA_B_KMOD:
+	case FA_B_KMOD_COPY:
+		return fa_map(E.fa_fd, dst, T.tmp, PAGE,
+			      E.cfg->backend == FA_B_KMOD_COPY ? FA_MAP_COPY : 0, NULL);
+	case FA_B_UFFD_COPY:
+	case FA_B_UFFD_SIGBUS: {
+		struct uffdio_copy c = { .dst = (uintptr_t)dst, .src = (uintptr_t)T.tmp, .len = PAGE };
+
+		return uffd_ioctl(UFFDIO_COPY, &c);
+	}
+	case FA_B_UFFD_MOVE:
+	case FA_B_UFFD_SIGBUS_MOVE: {
+		struct uffdio_move m = { .dst = (uintptr_t)dst, .src = (uintptr_t)T.tmp, .len = PAGE };
+
+		return uffd_ioctl(UFFDIO_MOVE, &m);
+	}
+	case FA_B_MPROTECT:
+		if (mprotect(dst, PAGE, PROT_READ | PROT_WRITE))
+			return errno;
+		memcpy(dst, T.tmp, PAGE);
+		return 0;
+	}
+	return EINVAL;
+}
+
+/* The synchronous backends: the faulting thread handles its own fault. */
+static void on_fault(int sig, siginfo_t *si, void *uc)
+{
+	unsigned long long t0 = fa_now_ns();
+	char *addr = si->si_addr;
+	long idx = (addr - E.area) / (long)PAGE;
+
+	(void)uc;
+	if (addr < E.area || idx >= E.pages || !T.tmp) {
+		signal(sig, SIG_DFL);	/* not ours: die of it on return */
+		return;
+	}
+	if (E.cfg->backend == FA_B_MPROTECT &&
+	    __atomic_load_n(&E.placed[idx], __ATOMIC_ACQUIRE))
+		return;		/* another thread placed it meanwhile */
+	if (fa_resolve(idx, t0, T.tid) == 0)
+		return;
+	if (T.jb_set)
+		siglongjmp(T.jb, 1);
+	/* no jump target (a kernel step's thread): the run is failed already */
+	signal(sig, SIG_DFL);
+}
+
+/* uffd thread mode: read fault events, resolve them, as QEMU does. */
+static void *uffd_handler(void *arg)
+{
+	struct pollfd pfd[2] = { { .fd = E.uffd, .events = POLLIN }, { .fd = E.abort_efd, .events = POLLIN } };
+	struct uffd_msg msg;
+
+	(void)arg;
+	if (fa_thread_init())
+		return NULL;
+	while (!__atomic_load_n(&E.abort, __ATOMIC_RELAXED)) {
+		unsigned long long t0;
+		unsigned long long addr;
+
+		if (poll(pfd, 2, -1) < 0 || pfd[1].revents)
+			break;
+		if (read(E.uffd, &msg, sizeof(msg)) != sizeof(msg)) {
+			if (errno == EAGAIN)
+				continue;
+			fa_fail("reading the userfaultfd: %s", strerror(errno));
+			break;
+		}
+		t0 = fa_now_ns();
+		if (msg.event != UFFD_EVENT_PAGEFAULT)
+			continue;
+		addr = msg.arg.pagefault.address & ~(PAGE - 1);
+		/* the record names the faulting thread, not this one */
+		if (fa_resolve((addr - (uintptr_t)E.area) / PAGE, t0, msg.arg.pagefault.feat.ptid))
+			break;
+	}
+	fa_thread_fini();
+	/* Closing wakes faulting threads; they find a zero page, then see the abort. */
+	close(E.uffd);
+	E.uffd = -1;
+	return NULL;
+}
+
+static int catch_signal(int sig)
+{
+	struct sigaction sa = { .sa_sigaction = on_fault, .sa_flags = SA_SIGINFO | SA_NODEFER };
+
+	return sigaction(sig, &sa, NULL);
+}
+
+static int setup_uffd(bool sigbus)
+{
+	struct uffdio_api api = { .api = UFFD_API,
+				  .features = sigbus ? UFFD_FEATURE_SIGBUS : UFFD_FEATURE_THREAD_ID };
+	struct uffdio_register reg = { .range = { (uintptr_t)E.area, E.pages * PAGE },
+				       .mode = UFFDIO_REGISTER_MODE_MISSING };
+
+	E.uffd = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	if (E.uffd < 0)
+		return snprintf(E.res->error, sizeof(E.res->error),
+				"unsupported on this kernel: userfaultfd(): %s", strerror(errno));
+	if (ioctl(E.uffd, UFFDIO_API, &api))
+		return snprintf(E.res->error, sizeof(E.res->error),
+				"unsupported on this kernel: UFFDIO_API features %#llx: %s",
+				(unsigned long long)api.features, strerror(errno));
+	if (ioctl(E.uffd, UFFDIO_REGISTER, &reg))
+		return snprintf(E.res->error, sizeof(E.res->error), "UFFDIO_REGISTER: %s",
+				strerror(errno));
+	return 0;
+}
+
+int fa_backend_setup(void)
+{
+	const struct fa_cfg *c = E.cfg;
+	int err = 0, prot = c->backend == FA_B_MPROTECT ? PROT_NONE : PROT_READ | PROT_WRITE;
+	int zfd = c->dev_zero ? open("/dev/zero", O_RDWR | O_CLOEXEC) : -1;
+
+	E.area = mmap(NULL, E.pages * PAGE, prot, MAP_PRIVATE | (c->dev_zero ? 0 : MAP_ANONYMOUS), zfd, 0);
+	if (zfd >= 0)
+		close(zfd);
+	if (E.area == MAP_FAILED) {
+		snprintf(E.res->error, sizeof(E.res->error), "mmap of %ld pages: %s", E.pages, strerror(errno));
+		return E.res->ok = 0, -1;
+	}
+	madvise(E.area, E.pages * PAGE, c->thp ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
+	switch (c->backend) {
+	case FA_B_KMOD:
+	case FA_B_KMOD_COPY:
+		E.fa_fd = fa_open();
+		if (E.fa_fd < 0) {
+			snprintf(E.res->error, sizeof(E.res->error),
+				 "unsupported on this kernel: %s: %s (is fault_area.ko loaded?)",
+				 FA_DEVICE_PATH, strerror(errno));
+			err = 1;
+		} else if ((err = fa_prepare(E.fa_fd, E.area, E.pages * PAGE, SIGBUS, NULL))) {
+			snprintf(E.res->error, sizeof(E.res->error), "FA_IOC_PREPARE: %s", strerror(err));
+		} else {
+			err = catch_signal(SIGBUS);
+		}
+		break;
+	case FA_B_UFFD_COPY:
+	case FA_B_UFFD_MOVE:
+		err = setup_uffd(false);
+		break;
+	case FA_B_UFFD_SIGBUS:
+	case FA_B_UFFD_SIGBUS_MOVE:
+		err = setup_uffd(true) || catch_signal(SIGBUS);
+		break;
+	case FA_B_MPROTECT:
+		err = catch_signal(SIGSEGV);
+		break;
+	default:
+		snprintf(E.res->error, sizeof(E.res->error), "unknown backend %d", c->backend);
+		err = 1;
+	}
+	if (err) {
+		E.res->ok = 0;
+		munmap(E.area, E.pages * PAGE);
+		return -1;
+	}
+	return 0;
+}
+
+void fa_backend_start(void)
+{
+	if (E.cfg->backend == FA_B_UFFD_COPY || E.cfg->backend == FA_B_UFFD_MOVE)
+		have_handler = !pthread_create(&handler, NULL, uffd_handler, NULL);
+}
+
+void fa_backend_stop(void)
+{
+	uint64_t one = 1;
+
+	if (have_handler) {
+		if (write(E.abort_efd, &one, 8) < 0)
+			;	/* the handler also stops on E.abort */
+		pthread_join(handler, NULL);
+		have_handler = 0;
+	}
+	if (E.uffd >= 0)
+		close(E.uffd);
+	if (E.fa_fd >= 0)
+		close(E.fa_fd);
+	signal(SIGBUS, SIG_DFL);
+	signal(SIGSEGV, SIG_DFL);
+}

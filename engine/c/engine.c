@@ -1,0 +1,511 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * engine.c - one post-copy destination run: connect to the source, set the
+ * backend up, let vCPU threads touch the area in a pattern, time every
+ * fault, then check every page against the source image.
+ */
+#define _GNU_SOURCE
+#include <math.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <time.h>
+
+#include "engine_api.h"
+#include "engine_int.h"
+
+struct engine E;
+__thread struct fa_thread T;
+static pthread_mutex_t socks_lock = PTHREAD_MUTEX_INITIALIZER;
+
+unsigned long long fa_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+/* Record the first error, stop the run, and wake whatever is blocked. */
+void fa_fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!__atomic_load_n(&E.abort, __ATOMIC_SEQ_CST) && !E.res->error[0]) {
+		va_start(ap, fmt);
+		vsnprintf(E.res->error, sizeof(E.res->error), fmt, ap);
+		va_end(ap);
+		E.res->ok = 0;
+	}
+	fa_stop();
+}
+
+void fa_stop(void)
+{
+	int i;
+
+	__atomic_store_n(&E.abort, 1, __ATOMIC_SEQ_CST);
+	for (i = 0; i < E.nsocks; i++)
+		shutdown(E.socks[i], SHUT_RDWR);
+	if (E.abort_efd >= 0) {
+		uint64_t one = 1;
+
+		if (write(E.abort_efd, &one, 8) < 0)
+			return;
+	}
+}
+
+static int source_connect(const char *addr)
+{
+	int fd = -1;
+
+	if (!strncmp(addr, "unix:", 5)) {
+		struct sockaddr_un sa = { .sun_family = AF_UNIX };
+
+		strncpy(sa.sun_path, addr + 5, sizeof(sa.sun_path) - 1);
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+			close(fd);
+			fd = -1;
+		}
+	} else if (!strncmp(addr, "tcp:", 4)) {
+		char host[128], *port;
+		struct addrinfo *ai, hints = { .ai_socktype = SOCK_STREAM };
+		int one = 1;
+
+		snprintf(host, sizeof(host), "%s", addr + 4);
+		port = strrchr(host, ':');
+		if (!port)
+			return -1;
+		*port++ = 0;
+		if (getaddrinfo(host, port, &hints, &ai))
+			return -1;
+		fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd >= 0 && connect(fd, ai->ai_addr, ai->ai_addrlen)) {
+			close(fd);
+			fd = -1;
+		}
+		if (fd >= 0)
+			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		freeaddrinfo(ai);
+	}
+	if (fd >= 0) {
+		pthread_mutex_lock(&socks_lock);
+		if (E.nsocks < (int)(sizeof(E.socks) / sizeof(E.socks[0])))
+			E.socks[E.nsocks++] = fd;
+		pthread_mutex_unlock(&socks_lock);
+	}
+	return fd;
+}
+
+int fa_thread_init(void)
+{
+	T.tid = syscall(SYS_gettid);
+	T.tmp = area_alloc(1, false);
+	if (!T.tmp)
+		return -1;
+	/* A forked helper must not share it: a shared page cannot be moved. */
+	madvise(T.tmp, PAGE, MADV_DONTFORK);
+	T.sock = source_connect(E.cfg->source_addr);
+	if (T.sock < 0) {
+		fa_fail("cannot connect to the source at %s: %s", E.cfg->source_addr, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+void fa_thread_fini(void)
+{
+	if (T.tmp)
+		munmap(T.tmp, PAGE);
+	T.tmp = NULL;
+}
+
+void fa_record_fault(unsigned long long addr, int tid, unsigned long long t0)
+{
+	long i = __atomic_fetch_add(&E.nfaults, 1, __ATOMIC_RELAXED);
+
+	if (i < E.faults_cap)
+		E.res->faults[i] = (struct fa_fault){ addr, tid, t0, fa_now_ns() - t0 };
+}
+
+int fa_resolve(long idx, unsigned long long t0, int tid)
+{
+	uint64_t req = idx, got;
+	int err;
+
+	if (__atomic_load_n(&E.abort, __ATOMIC_RELAXED))
+		return -1;
+	if (fa_write_all(T.sock, &req, 8) || fa_read_all(T.sock, &got, 8) ||
+	    fa_read_all(T.sock, T.tmp, PAGE)) {
+		fa_fail("source connection lost while fetching page %ld: %s", idx, strerror(errno));
+		return -1;
+	}
+	if (got != req) {
+		fa_fail("source answered page %llu for page %ld", (unsigned long long)got, idx);
+		return -1;
+	}
+	err = fa_place(idx);
+	if (err == EEXIST) {
+		__atomic_add_fetch(&E.eexist, 1, __ATOMIC_RELAXED);
+	} else if (err == ENOMEM && E.cfg->backend == FA_B_MPROTECT) {
+		/* vm.max_map_count reached: the figure this backend is run for */
+		E.res->vma_limit_pages = __atomic_load_n(&E.pages_placed, __ATOMIC_RELAXED);
+		fa_stop();
+		return -1;
+	} else if (err) {
+		fa_fail("placing page %ld failed: %s", idx, strerror(err));
+		return -1;
+	} else if (!__atomic_exchange_n(&E.placed[idx], 1, __ATOMIC_RELAXED)) {
+		__atomic_add_fetch(&E.pages_placed, 1, __ATOMIC_RELAXED);
+	}
+	__atomic_store_n(&E.last_progress_ns, fa_now_ns(), __ATOMIC_RELAXED);
+	fa_record_fault((unsigned long long)(uintptr_t)(E.area + idx * PAGE), tid, t0);
+	return 0;
+}
+
+/* ---- access patterns --------------------------------------------------- */
+
+/* A seeded permutation of 0..n-1 (Fisher-Yates over splitmix64). */
+static long *permutation(long n, unsigned long long seed)
+{
+	long *p = malloc(n * sizeof(*p)), i;
+
+	for (i = 0; p && i < n; i++)
+		p[i] = i;
+	for (i = n - 1; p && i > 0; i--) {
+		long j = mix64(seed ^ (unsigned long long)i) % (i + 1), t = p[i];
+
+		p[i] = p[j];
+		p[j] = t;
+	}
+	return p;
+}
+
+static double unit(unsigned long long *state)
+{
+	*state = mix64(*state);
+	return (*state >> 11) * (1.0 / 9007199254740992.0);
+}
+
+/* The pages thread t touches, in order; *n gets their count. */
+static long *thread_sequence(int t, long *n)
+{
+	const struct fa_cfg *c = E.cfg;
+	long pages = E.pages, share = (pages + c->threads - 1) / c->threads;
+	long first = t * share, count = first >= pages ? 0 : (first + share > pages ? pages - first : share);
+	long *seq = NULL, *perm = NULL, i, k;
+	unsigned long long rng = c->seed ^ (0x7471ULL << 32) ^ t;
+
+	switch (c->pattern) {
+	case FA_P_SEQUENTIAL:
+		seq = malloc((count + 1) * sizeof(*seq));
+		for (i = 0; i < count; i++)
+			seq[i] = first + i;
+		break;
+	case FA_P_RANDOM:
+		perm = permutation(pages, c->seed);
+		seq = malloc((count + 1) * sizeof(*seq));
+		for (i = 0; i < count; i++)
+			seq[i] = perm[first + i];
+		break;
+	case FA_P_STRIDE: {
+		long *order = malloc(pages * sizeof(*order)), off, p;
+
+		for (k = 0, off = 0; off < c->stride; off++)
+			for (p = off; p < pages; p += c->stride)
+				order[k++] = p;
+		seq = malloc((count + 1) * sizeof(*seq));
+		for (i = 0; i < count; i++)
+			seq[i] = order[first + i];
+		free(order);
+		break;
+	}
+	case FA_P_HOTSET:
+	case FA_P_ZIPF: {
+		long hot = fmax(1, c->hot_fraction * pages);
+		double *cdf = NULL, norm = 0;
+
+		count = c->accesses ? c->accesses : share;
+		perm = permutation(pages, c->seed);
+		seq = malloc((count + 1) * sizeof(*seq));
+		if (c->pattern == FA_P_ZIPF) {
+			cdf = malloc(pages * sizeof(*cdf));
+			for (i = 0; i < pages; i++)
+				cdf[i] = norm += 1.0 / pow(i + 1, c->zipf_s);
+		}
+		for (i = 0; i < count; i++) {
+			double u = unit(&rng);
+
+			if (c->pattern == FA_P_HOTSET) {
+				long r = u < c->hot_probability ? (long)(unit(&rng) * hot) :
+								   (long)(unit(&rng) * pages);
+
+				seq[i] = perm[r % pages];
+			} else {
+				long lo = 0, hi = pages - 1;
+
+				while (lo < hi) {	/* the first rank whose cdf passes u */
+					long mid = (lo + hi) / 2;
+
+					if (cdf[mid] < u * norm)
+						lo = mid + 1;
+					else
+						hi = mid;
+				}
+				seq[i] = perm[lo];
+			}
+		}
+		free(cdf);
+		break;
+	}
+	}
+	free(perm);
+	*n = count;
+	return seq;
+}
+
+/* ---- vCPU threads -------------------------------------------------------- */
+
+static pthread_barrier_t start_line;
+
+static void *vcpu(void *arg)
+{
+	int t = (int)(intptr_t)arg;
+	long n = 0, i, *seq = thread_sequence(t, &n);
+
+	if (fa_thread_init())
+		n = 0;
+	pthread_barrier_wait(&start_line);
+	if (sigsetjmp(T.jb, 1))
+		goto out;	/* a handler gave up: the run has failed */
+	T.jb_set = 1;
+	for (i = 0; i < n && !__atomic_load_n(&E.abort, __ATOMIC_RELAXED); i++) {
+		long p = seq[i];
+		int first = !__atomic_load_n(&E.placed[p], __ATOMIC_RELAXED);
+		unsigned long long t0 = fa_now_ns();
+
+		(void)*(volatile char *)(E.area + p * PAGE + (p % 64) * 8);
+		if (first) {
+			long k = __atomic_fetch_add(&E.ne2e, 1, __ATOMIC_RELAXED);
+
+			if (k < E.e2e_cap)
+				E.res->e2e_ns[k] = fa_now_ns() - t0;
+		}
+	}
+out:
+	T.jb_set = 0;
+	fa_thread_fini();
+	free(seq);
+	return NULL;
+}
+
+/* ---- push, watchdog ------------------------------------------------------- */
+
+static void *push_thread(void *arg)
+{
+	uint64_t req = FA_PUSH_REQ, idx;
+	long n;
+
+	(void)arg;
+	if (fa_thread_init())
+		return NULL;
+	if (fa_write_all(T.sock, &req, 8))
+		goto out;
+	for (n = 0; n < E.pages && !__atomic_load_n(&E.abort, __ATOMIC_RELAXED); n++) {
+		int err;
+
+		if (fa_read_all(T.sock, &idx, 8) || fa_read_all(T.sock, T.tmp, PAGE) ||
+		    idx >= (uint64_t)E.pages)
+			break;
+		if (__atomic_load_n(&E.placed[idx], __ATOMIC_RELAXED))
+			continue;
+		err = fa_place(idx);
+		if (err == EEXIST)
+			continue;
+		if (err) {
+			fa_fail("push: placing page %llu failed: %s", (unsigned long long)idx, strerror(err));
+			break;
+		}
+		if (!__atomic_exchange_n(&E.placed[idx], 1, __ATOMIC_RELAXED)) {
+			__atomic_add_fetch(&E.pages_placed, 1, __ATOMIC_RELAXED);
+			__atomic_add_fetch(&E.pages_pushed, 1, __ATOMIC_RELAXED);
+		}
+		__atomic_store_n(&E.last_progress_ns, fa_now_ns(), __ATOMIC_RELAXED);
+	}
+out:
+	fa_thread_fini();
+	return NULL;
+}
+
+static int watchdog_stop;
+
+static void *watchdog(void *arg)
+{
+	unsigned long long limit = (unsigned long long)E.cfg->timeout_ms * 1000000ULL;
+
+	(void)arg;
+	while (!__atomic_load_n(&watchdog_stop, __ATOMIC_RELAXED)) {
+		long placed = __atomic_load_n(&E.pages_placed, __ATOMIC_RELAXED);
+
+		usleep(50000);
+		if (E.cfg->progress_fd >= 0 && write(E.cfg->progress_fd, &placed, 8) < 0)
+			;	/* progress is best effort */
+		if (limit && fa_now_ns() - __atomic_load_n(&E.last_progress_ns, __ATOMIC_RELAXED) > limit)
+			fa_fail("no page placed for %d ms: the source or the handler is stuck",
+				E.cfg->timeout_ms);
+	}
+	return NULL;
+}
+
+/* ---- measurements and checks ------------------------------------------------ */
+
+/* VMAs that overlap the area, from /proc/self/maps. */
+static long count_area_vmas(void)
+{
+	unsigned long lo = (uintptr_t)E.area, hi = lo + E.pages * PAGE, start, end;
+	long n = 0;
+	FILE *f = fopen("/proc/self/maps", "re");
+	char line[512];
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "%lx-%lx", &start, &end) == 2 && start < hi && end > lo)
+			n++;
+	if (f)
+		fclose(f);
+	return n;
+}
+
+static long area_rss_kb(void)
+{
+	unsigned char *vec = malloc(E.pages);
+	long i, n = 0;
+
+	if (vec && !mincore(E.area, E.pages * PAGE, vec))
+		for (i = 0; i < E.pages; i++)
+			n += vec[i] & 1;
+	free(vec);
+	return n * (PAGE / 1024);
+}
+
+/* Touch pages no vCPU touched (hot-set, zipf), so that every page is checked. */
+static void drain(void)
+{
+	long p;
+
+	if (fa_thread_init())
+		return;
+	if (sigsetjmp(T.jb, 1) == 0) {
+		T.jb_set = 1;
+		for (p = 0; p < E.pages && !__atomic_load_n(&E.abort, __ATOMIC_RELAXED); p++)
+			if (!__atomic_load_n(&E.placed[p], __ATOMIC_RELAXED))
+				(void)*(volatile char *)(E.area + p * PAGE);
+	}
+	T.jb_set = 0;
+	fa_thread_fini();
+}
+
+static void verify(struct fa_result *res)
+{
+	long p;
+
+	for (p = 0; p < E.pages; p++) {
+		if (!E.placed[p]) {
+			if (res->missing_pages < 8)
+				res->first_missing[res->missing_pages] = p;
+			res->missing_pages++;
+		} else if (!page_check(E.area + p * PAGE, E.cfg->seed, p)) {
+			if (res->bad_pages < 8)
+				res->first_bad[res->bad_pages] = p;
+			res->bad_pages++;
+		}
+	}
+	if (res->ok && res->bad_pages)
+		snprintf(res->error, sizeof(res->error), "%ld pages differ from the source, first %ld",
+			 res->bad_pages, res->first_bad[0]);
+	if (res->bad_pages)
+		res->ok = 0;
+}
+
+int fa_engine_run(const struct fa_cfg *cfg, struct fa_result *res)
+{
+	pthread_t threads[256], push, dog;
+	unsigned long long t0;
+	int i, have_push = 0;
+
+	memset(res, 0, sizeof(*res));
+	memset(&E, 0, sizeof(E));
+	res->ok = 1;
+	res->vma_limit_pages = -1;
+	E.cfg = cfg;
+	E.res = res;
+	E.pages = cfg->pages;
+	E.fa_fd = E.uffd = -1;
+	E.abort_efd = eventfd(0, EFD_CLOEXEC);
+	E.faults_cap = 2 * cfg->pages + 4096;
+	E.e2e_cap = 2 * cfg->pages + 4096;
+	res->faults = calloc(E.faults_cap, sizeof(*res->faults));
+	res->e2e_ns = calloc(E.e2e_cap, sizeof(*res->e2e_ns));
+	E.placed = calloc(cfg->pages, 1);
+	if (cfg->threads < 1 || cfg->threads > 256 || !res->faults || !res->e2e_ns || !E.placed) {
+		snprintf(res->error, sizeof(res->error), "bad thread count or out of memory");
+		return res->ok = 0;
+	}
+	if (fa_backend_setup()) {	/* it said why */
+		close(E.abort_efd);
+		free(E.placed);
+		return 0;
+	}
+	res->vmas_before = count_area_vmas();
+	E.last_progress_ns = fa_now_ns();
+	fa_backend_start();
+	pthread_create(&dog, NULL, watchdog, NULL);
+	fa_ksteps_run(0);
+	if (cfg->push)
+		have_push = !pthread_create(&push, NULL, push_thread, NULL);
+	pthread_barrier_init(&start_line, NULL, cfg->threads + 1);
+	for (i = 0; i < cfg->threads; i++)
+		pthread_create(&threads[i], NULL, vcpu, (void *)(intptr_t)i);
+	pthread_barrier_wait(&start_line);
+	t0 = fa_now_ns();
+	for (i = 0; i < cfg->threads; i++)
+		pthread_join(threads[i], NULL);
+	res->wall_ns = fa_now_ns() - t0;
+	if (have_push)
+		pthread_join(push, NULL);
+	if (res->vma_limit_pages < 0)
+		drain();
+	fa_ksteps_run(1);
+	res->vmas_after = count_area_vmas();
+	__atomic_store_n(&watchdog_stop, 1, __ATOMIC_RELAXED);
+	pthread_join(dog, NULL);
+	watchdog_stop = 0;
+	fa_backend_stop();
+	res->nfaults = E.nfaults < E.faults_cap ? E.nfaults : E.faults_cap;
+	res->ne2e = E.ne2e < E.e2e_cap ? E.ne2e : E.e2e_cap;
+	res->pages_placed = E.pages_placed;
+	res->pages_pushed = E.pages_pushed;
+	res->eexist = E.eexist;
+	res->rss_kb = area_rss_kb();
+	verify(res);
+	for (i = 0; i < E.nsocks; i++)
+		close(E.socks[i]);
+	close(E.abort_efd);
+	munmap(E.area, E.pages * PAGE);
+	free(E.placed);
+	return res->ok;
+}
+
+void fa_engine_free(struct fa_result *res)
+{
+	free(res->faults);
+	free(res->e2e_ns);
+	res->faults = NULL;
+	res->e2e_ns = NULL;
+}

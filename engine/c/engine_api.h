@@ -1,0 +1,104 @@
+/*
+ * engine_api.h - the C engine's interface, read by cffi as its cdef (so it
+ * holds plain declarations only) and included by the C sources.
+ *
+ * A post-copy destination: an area of `pages` pages starts empty, `threads`
+ * vCPU threads touch it, and each missing page is fetched from the source
+ * process over a socket into a temporary page, then placed by a backend.
+ */
+
+#define FA_PAGE 4096
+
+/* backends */
+#define FA_B_KMOD 0
+#define FA_B_KMOD_COPY 1
+#define FA_B_UFFD_COPY 2
+#define FA_B_UFFD_MOVE 3
+#define FA_B_UFFD_SIGBUS 4
+#define FA_B_UFFD_SIGBUS_MOVE 5
+#define FA_B_MPROTECT 6
+
+/* access patterns */
+#define FA_P_SEQUENTIAL 0
+#define FA_P_RANDOM 1
+#define FA_P_HOTSET 2
+#define FA_P_ZIPF 3
+#define FA_P_STRIDE 4
+
+/* kernel-access steps */
+#define FA_K_ODIRECT 0
+#define FA_K_PROCESS_VM_READV 1
+#define FA_K_PIPE_READ 2
+#define FA_K_PIPE_WRITE 3
+
+#define FA_MAX_KSTEPS 16
+
+struct fa_kstep_result {
+	int kind;
+	long page;
+	long before_ret;	/* bytes, or -1 */
+	int before_errno;	/* while the page was missing */
+	long after_ret;
+	int after_errno;	/* after the page was placed */
+};
+
+struct fa_cfg {
+	int backend;
+	long pages;
+	int threads;
+	int pattern;
+	unsigned long long seed;
+	double hot_fraction;	/* hot-set: share of pages that are hot */
+	double hot_probability;	/* hot-set: share of accesses that go to them */
+	double zipf_s;		/* zipf exponent */
+	long accesses;		/* hot-set/zipf: accesses per thread (0: pages/threads) */
+	long stride;		/* stride: step in pages */
+	int thp;
+	int dev_zero;		/* map /dev/zero MAP_PRIVATE instead of anonymous */
+	const char *source_addr;	/* "unix:PATH" or "tcp:HOST:PORT" */
+	int push;		/* a background push connection */
+	int timeout_ms;		/* no progress for this long: fail the run */
+	int nksteps;
+	int ksteps[16];		/* FA_K_* */
+	long kstep_pages[16];
+	const char *odirect_path;
+	int progress_fd;	/* -1, or a pipe: 8-byte count of pages placed, now and then */
+};
+
+struct fa_fault {
+	unsigned long long addr;
+	int tid;
+	unsigned long long t_start_ns;	/* CLOCK_MONOTONIC at handler entry / event read */
+	unsigned long long resolve_ns;	/* entry to the place ioctl's return */
+};
+
+struct fa_result {
+	int ok;
+	char error[256];
+	long nfaults;		/* records in faults[] */
+	struct fa_fault *faults;
+	long ne2e;
+	unsigned long long *e2e_ns;	/* first touches, as a vCPU thread saw them */
+	unsigned long long wall_ns;	/* first access to last access */
+	long pages_placed;
+	long pages_pushed;
+	long eexist;
+	long vmas_before;	/* VMAs overlapping the area */
+	long vmas_after;
+	long rss_kb;
+	long bad_pages;		/* pages that differ from the source image */
+	long first_bad[8];
+	long missing_pages;	/* never arrived */
+	long first_missing[8];
+	long vma_limit_pages;	/* mprotect: pages placed when mprotect hit ENOMEM, else -1 */
+	int nksteps;
+	struct fa_kstep_result ksteps[16];
+};
+
+int fa_engine_run(const struct fa_cfg *cfg, struct fa_result *res);
+void fa_engine_free(struct fa_result *res);
+
+/* the source: serve pages of the image (seed, pages) on a listening socket */
+int fa_source_serve(int listen_fd, long pages, unsigned long long seed);
+void fa_page_fill(void *page, unsigned long long seed, unsigned long long idx);
+int fa_page_check(const void *page, unsigned long long seed, unsigned long long idx);

@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* engine_int.h - what the engine's C files share, beyond engine_api.h. */
+#ifndef ENGINE_INT_H
+#define ENGINE_INT_H
+
+#include <setjmp.h>
+#include <stdint.h>
+
+#include "../../kmod/selftests/fa_util.h"
+
+#define FA_PUSH_REQ UINT64_MAX	/* request: turn this connection into a push stream */
+
+int fa_write_all(int fd, const void *buf, size_t len);
+int fa_read_all(int fd, void *buf, size_t len);
+
+/* The run in progress: one per process (signal handlers reach it here). */
+struct engine {
+	const struct fa_cfg *cfg;
+	struct fa_result *res;
+	char *area;
+	long pages;
+	int fa_fd;		/* kmod backends */
+	int uffd;		/* uffd backends */
+	int abort_efd;		/* eventfd: wakes the handler thread on abort */
+	unsigned char *placed;	/* per page: 1 once placed here */
+	long nfaults, ne2e;	/* atomic indexes into res->faults, res->e2e_ns */
+	long faults_cap, e2e_cap;
+	long pages_placed, pages_pushed, eexist;	/* atomic */
+	unsigned long long last_progress_ns;		/* atomic */
+	int abort;		/* atomic: stop now */
+	int socks[64];		/* every connection, to shut down on abort */
+	int nsocks;
+};
+extern struct engine E;
+
+/* Per thread: its connection to the source and its page to fill and move. */
+struct fa_thread {
+	int sock;
+	char *tmp;
+	int tid;
+	int jb_set;
+	sigjmp_buf jb;		/* a signal handler that must give up jumps here */
+};
+extern __thread struct fa_thread T;
+
+unsigned long long fa_now_ns(void);
+void fa_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void fa_stop(void);	/* stop the run without an error (the mprotect VMA limit) */
+int fa_thread_init(void);
+void fa_thread_fini(void);
+/* Fetch page idx into T.tmp and place it; 0, or -1 once the run stops. */
+int fa_resolve(long idx, unsigned long long t_start, int tid);
+/* Place T.tmp (holding page idx) at its address; 0 or an errno. */
+int fa_place(long idx);
+void fa_record_fault(unsigned long long addr, int tid, unsigned long long t0);
+
+/* backends.c */
+int fa_backend_setup(void);
+void fa_backend_start(void);
+void fa_backend_stop(void);
+
+/* ksteps.c */
+void fa_ksteps_run(int after);
+
+#endif /* ENGINE_INT_H */

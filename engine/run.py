@@ -1,0 +1,198 @@
+"""run(): one post-copy destination run through the C engine (cffi).
+
+Parameters are checked here, before anything is mapped; the C side does the
+faulting, placing and timing, and run() turns its arrays into a RunResult.
+"""
+import dataclasses
+import os
+import statistics
+import threading
+
+from engine.source import Source
+
+BACKENDS = {"kmod": 0, "kmod-copy": 1, "uffd-copy": 2, "uffd-move": 3, "uffd-sigbus": 4,
+            "uffd-sigbus-move": 5, "mprotect": 6}
+PATTERNS = {"sequential": 0, "random": 1, "hot-set": 2, "zipf": 3, "stride": 4}
+KERNEL_STEPS = {"odirect": 0, "process_vm_readv": 1, "pipe-read": 2, "pipe-write": 3}
+MAX_KERNEL_STEPS = 16
+UNSUPPORTED = "unsupported on this kernel"
+
+
+@dataclasses.dataclass
+class SourceSpec:
+    transport: str = "unix"  # unix | tcp (through a veth pair between network namespaces)
+    delay_us: int = 0  # netem one-way delay, tcp only
+    rate_mbit: int = 0  # netem rate, tcp only; 0 = unlimited
+    push: bool = False  # background push stream of every page, in order
+
+
+@dataclasses.dataclass
+class KernelStep:
+    kind: str  # one of KERNEL_STEPS
+    page: int  # area page it reaches while still missing
+
+
+@dataclasses.dataclass
+class KernelStepResult:
+    kind: str
+    page: int
+    before_ret: int  # bytes, or -1, while the page was missing
+    before_errno: str
+    after_ret: int  # once the page was placed
+    after_errno: str
+
+
+@dataclasses.dataclass
+class RunResult:
+    backend: str
+    pages: int
+    threads: int
+    pattern: str
+    ok: bool
+    error: str  # empty when ok
+    unsupported: bool  # the backend needs what this kernel lacks (see error)
+    faults: int  # faults resolved (signals or uffd events)
+    resolve_ns: list  # per fault: handler entry (or event read) to the place ioctl's return
+    fault_addr: list  # per fault, the page address
+    fault_tid: list  # per fault, the faulting thread
+    e2e_ns: list  # per first touch, as the vCPU thread saw it
+    wall_s: float  # first access to last access
+    pages_per_s: float
+    pages_placed: int
+    pages_pushed: int
+    eexist: int  # places that lost a race (benign)
+    vmas_before: int  # VMAs overlapping the area, before the first touch
+    vmas_after: int  # and after the last
+    rss_kb: int  # the area's resident set after the run
+    bad_pages: int
+    first_bad: list
+    missing_pages: int  # never arrived
+    first_missing: list
+    vma_limit_pages: int  # mprotect: pages placed when vm.max_map_count stopped it, else -1
+    kernel_steps: list
+
+    def summary(self):
+        """The figures without the per-fault arrays, for tables and JSON."""
+        d = {k: v for k, v in dataclasses.asdict(self).items()
+             if k not in ("resolve_ns", "fault_addr", "fault_tid", "e2e_ns")}
+        for name in ("resolve_ns", "e2e_ns"):
+            v = getattr(self, name)
+            d[f"{name}_median"] = statistics.median(v) if v else None
+            d[f"{name}_p99"] = sorted(v)[int(0.99 * (len(v) - 1))] if v else None
+        return d
+
+
+def _errname(e):
+    return "0" if not e else os.strerror(e) if e not in _ERRNAMES else _ERRNAMES[e]
+
+
+_ERRNAMES = {getattr(__import__("errno"), n): n for n in ("EFAULT", "EINVAL", "ENOENT", "EBUSY", "EEXIST",
+                                                           "EPERM", "ENOMEM", "EIO", "EAGAIN")}
+
+
+def check_params(backend, pages, threads, pattern, kernel_steps, params):
+    """Refuse bad parameters with a message that says what is allowed."""
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}: use one of {', '.join(BACKENDS)}")
+    if not isinstance(pages, int) or pages <= 0:
+        raise ValueError(f"pages must be a positive integer, not {pages!r}")
+    if not isinstance(threads, int) or not 1 <= threads <= 256:
+        raise ValueError(f"threads must be between 1 and 256, not {threads!r}")
+    if threads > pages:
+        raise ValueError(f"threads ({threads}) must not exceed pages ({pages})")
+    if pattern not in PATTERNS:
+        raise ValueError(f"unknown pattern {pattern!r}: use one of {', '.join(PATTERNS)}")
+    if not 0 < params["hot_fraction"] <= 1 or not 0 <= params["hot_probability"] <= 1:
+        raise ValueError("hot_fraction must be in (0, 1] and hot_probability in [0, 1]")
+    if params["zipf_s"] <= 0 or params["stride"] < 1 or params["accesses"] < 0:
+        raise ValueError("zipf_s must be > 0, stride >= 1 and accesses >= 0")
+    if len(kernel_steps) > MAX_KERNEL_STEPS:
+        raise ValueError(f"at most {MAX_KERNEL_STEPS} kernel steps")
+    for step in kernel_steps:
+        if step.kind not in KERNEL_STEPS:
+            raise ValueError(f"unknown kernel step {step.kind!r}: use one of {', '.join(KERNEL_STEPS)}")
+        if not 0 <= step.page < pages:
+            raise ValueError(f"kernel step page {step.page} is outside the area (0..{pages - 1})")
+
+
+def _progress_reader(fd, pages, progress):
+    buf = b""
+    while True:
+        chunk = os.read(fd, 8 * 64)
+        if not chunk:
+            return
+        buf += chunk
+        whole = len(buf) // 8 * 8
+        if whole:
+            progress(int.from_bytes(buf[whole - 8:whole], "little"), pages)
+            buf = buf[whole:]
+
+
+def run(backend, pages, threads=1, pattern="sequential", *, seed=1, source=None, kernel_steps=(),
+        thp=False, area="anon", hot_fraction=0.1, hot_probability=0.9, zipf_s=1.0, accesses=0,
+        stride=7, timeout_s=30.0, odirect_path=None, progress=None, on_source=None):
+    """One destination run against a fresh source; returns a RunResult.
+
+    progress(placed, pages) is called now and then from another thread;
+    on_source(Source) is called once the source runs (a test can kill it).
+    """
+    from engine._engine import ffi, lib
+
+    source = source or SourceSpec()
+    params = dict(hot_fraction=hot_fraction, hot_probability=hot_probability, zipf_s=zipf_s,
+                  accesses=accesses, stride=stride)
+    check_params(backend, pages, threads, pattern, kernel_steps, params)
+    if area not in ("anon", "dev-zero"):
+        raise ValueError(f"area must be 'anon' or 'dev-zero', not {area!r}")
+    with Source(pages, seed, source.transport, source.delay_us, source.rate_mbit) as src:
+        if on_source:
+            on_source(src)
+        keep = [ffi.new("char[]", src.addr.encode())]
+        cfg = ffi.new("struct fa_cfg *", dict(
+            backend=BACKENDS[backend], pages=pages, threads=threads, pattern=PATTERNS[pattern], seed=seed,
+            thp=int(thp), dev_zero=int(area == "dev-zero"), source_addr=keep[0], push=int(source.push),
+            timeout_ms=int(timeout_s * 1000), nksteps=len(kernel_steps), progress_fd=-1, **params))
+        for i, step in enumerate(kernel_steps):
+            cfg.ksteps[i] = KERNEL_STEPS[step.kind]
+            cfg.kstep_pages[i] = step.page
+        if odirect_path:
+            keep.append(ffi.new("char[]", str(odirect_path).encode()))
+            cfg.odirect_path = keep[-1]
+        reader = None
+        if progress:
+            rfd, wfd = os.pipe()
+            os.set_blocking(wfd, False)
+            cfg.progress_fd = wfd
+            reader = threading.Thread(target=_progress_reader, args=(rfd, pages, progress), daemon=True)
+            reader.start()
+        res = ffi.new("struct fa_result *")
+        lib.fa_engine_run(cfg, res)  # cffi releases the GIL for the call
+        if reader:
+            os.close(wfd)
+            reader.join(5)
+            os.close(rfd)
+    try:
+        return _result(ffi, res, backend, pages, threads, pattern)
+    finally:
+        lib.fa_engine_free(res)
+
+
+def _result(ffi, res, backend, pages, threads, pattern):
+    faults = [res.faults[i] for i in range(res.nfaults)]
+    error = ffi.string(res.error).decode(errors="replace")
+    wall = res.wall_ns / 1e9
+    steps = [KernelStepResult(kind=next(k for k, v in KERNEL_STEPS.items() if v == s.kind), page=s.page,
+                              before_ret=s.before_ret, before_errno=_errname(s.before_errno),
+                              after_ret=s.after_ret, after_errno=_errname(s.after_errno))
+             for s in (res.ksteps[i] for i in range(res.nksteps))]
+    return RunResult(
+        backend=backend, pages=pages, threads=threads, pattern=pattern, ok=bool(res.ok), error=error,
+        unsupported=error.startswith(UNSUPPORTED), faults=len(faults),
+        resolve_ns=[f.resolve_ns for f in faults], fault_addr=[f.addr for f in faults],
+        fault_tid=[f.tid for f in faults], e2e_ns=[res.e2e_ns[i] for i in range(res.ne2e)],
+        wall_s=wall, pages_per_s=res.pages_placed / wall if wall > 0 else 0.0,
+        pages_placed=res.pages_placed, pages_pushed=res.pages_pushed, eexist=res.eexist,
+        vmas_before=res.vmas_before, vmas_after=res.vmas_after, rss_kb=res.rss_kb,
+        bad_pages=res.bad_pages, first_bad=list(res.first_bad)[:min(res.bad_pages, 8)],
+        missing_pages=res.missing_pages, first_missing=list(res.first_missing)[:min(res.missing_pages, 8)],
+        vma_limit_pages=res.vma_limit_pages, kernel_steps=steps)

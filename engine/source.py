@@ -1,0 +1,68 @@
+"""The post-copy source as its own process (`python -m engine.serve`).
+
+Source() starts it and stops it; it listens on an AF_UNIX socket by
+default, or on TCP inside a network namespace joined to this one by a
+veth pair with a netem link model (engine.link).
+"""
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from engine import link
+
+REPO = Path(__file__).resolve().parent.parent
+TCP_PORT = 7411
+
+
+class SourceError(Exception):
+    pass
+
+
+class Source:
+    """A running source process; use as a context manager."""
+
+    def __init__(self, pages, seed, transport="unix", delay_us=0, rate_mbit=0):
+        if transport not in ("unix", "tcp"):
+            raise ValueError(f"source transport must be 'unix' or 'tcp', not {transport!r}")
+        self.pages, self.seed, self.transport = pages, seed, transport
+        self.delay_us, self.rate_mbit = delay_us, rate_mbit
+        self.proc = None
+        self._tmp = None
+        self._link = None
+
+    def __enter__(self):
+        cmd = [sys.executable, "-m", "engine.serve", "--pages", str(self.pages), "--seed", str(self.seed)]
+        if self.transport == "unix":
+            self._tmp = tempfile.TemporaryDirectory(prefix="fa-source-")
+            path = os.path.join(self._tmp.name, "sock")
+            self.addr = f"unix:{path}"
+            cmd += ["--unix", path]
+        else:
+            self._link = link.Link(delay_us=self.delay_us, rate_mbit=self.rate_mbit)
+            self._link.up()
+            self.addr = f"tcp:{link.SRC_ADDR}:{TCP_PORT}"
+            cmd = self._link.exec_prefix() + cmd + ["--tcp", f"{link.SRC_ADDR}:{TCP_PORT}"]
+        self.proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, text=True,
+                                     env=dict(os.environ, PYTHONPATH=str(REPO)))
+        line = self.proc.stdout.readline().strip()
+        if line != "ready":
+            self.__exit__(None, None, None)
+            raise SourceError(f"the source did not start (said {line!r}, status {self.proc.poll()})")
+        return self
+
+    def kill(self):
+        """Kill the source mid-run, as a crashed source host would be."""
+        self.proc.send_signal(signal.SIGKILL)
+
+    def __exit__(self, *exc):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+        if self.proc:
+            self.proc.wait(10)
+        if self._link:
+            self._link.down()
+        if self._tmp:
+            self._tmp.cleanup()
