@@ -44,6 +44,7 @@
 #include <linux/swap.h>		/* before swapops.h, which needs it */
 #include <linux/swapops.h>
 #include <linux/uaccess.h>
+#include <asm/ibt.h>
 
 #include "fault_area_uapi.h"
 
@@ -335,8 +336,10 @@ static int fa_set_marker(pte_t *pte, unsigned long addr, void *data)
 
 static bool fa_vma_ok(struct vm_area_struct *vma)
 {
+	/* as mainline's vma_move_compatible(): no shadow stacks, no droppable */
 	return vma_is_anonymous(vma) && !(vma->vm_flags & (VM_SHARED | VM_PFNMAP | VM_IO |
-							   VM_MIXEDMAP | VM_HUGETLB));
+							   VM_MIXEDMAP | VM_HUGETLB |
+							   VM_SHADOW_STACK | VM_DROPPABLE));
 }
 
 /*
@@ -367,14 +370,21 @@ noinline int fa_prepare(struct fa_file *ff, unsigned long start, unsigned long e
 	int err;
 	VMA_ITERATOR(vmi, mm, start);
 
+	bool other;
+
 	err = fa_check_vmas(mm, start, end);
 	if (err)
 		return err;
-	if (fa_overlaps_other(ff, start, end))
+	rcu_read_lock();
+	other = fa_overlaps_other(ff, start, end);
+	rcu_read_unlock();
+	if (other)
 		return -EBUSY;
 	/*
-	 * Write-lock each VMA so per-VMA-lock faults wait too: nothing may
-	 * fill a pte (or a huge pmd) between the zap and the markers.
+	 * What can fail for lack of memory comes first, while nothing is
+	 * discarded yet.  Write-lock each VMA so per-VMA-lock faults wait
+	 * too: nothing may fill a pte (or a huge pmd) until the markers are
+	 * in, and no fault may meet a marker before it is registered.
 	 */
 	for_each_vma_range(vmi, vma, end) {
 		vma_start_write(vma);
@@ -384,20 +394,24 @@ noinline int fa_prepare(struct fa_file *ff, unsigned long start, unsigned long e
 			if (err)
 				return err;
 		}
-		zap_page_range_single(vma, max(start, vma->vm_start),
-				      min(end, vma->vm_end) - max(start, vma->vm_start), NULL);
-	}
-	err = apply_to_page_range(mm, start, end - start, fa_set_marker, mm);
-	if (err) {
-		vma_iter_set(&vmi, start);
-		for_each_vma_range(vmi, vma, end)
-			zap_page_range_single(vma, max(start, vma->vm_start),
-					      min(end, vma->vm_end) - max(start, vma->vm_start), NULL);
-		return err;
 	}
 	err = mtree_store_range(&ff->fm->areas, start, end - 1, &ff->slots[signo], GFP_KERNEL);
 	if (err)
 		return err;
+	vma_iter_set(&vmi, start);
+	for_each_vma_range(vmi, vma, end)
+		zap_page_range_single(vma, max(start, vma->vm_start),
+				      min(end, vma->vm_end) - max(start, vma->vm_start), NULL);
+	err = apply_to_page_range(mm, start, end - start, fa_set_marker, mm);
+	if (err) {
+		/* Back to empty ptes, unregistered: the data was discarded as asked. */
+		vma_iter_set(&vmi, start);
+		for_each_vma_range(vmi, vma, end)
+			zap_page_range_single(vma, max(start, vma->vm_start),
+					      min(end, vma->vm_end) - max(start, vma->vm_start), NULL);
+		mtree_store_range(&ff->fm->areas, start, end - 1, NULL, GFP_KERNEL);
+		return err;
+	}
 	atomic64_add((end - start) >> PAGE_SHIFT, &ff->pages_prepared);
 	return 0;
 }
@@ -429,8 +443,8 @@ struct fa_map_ctx {
 /*
  * The pte for page at dst: dirty, writable if the VMA is.  Write before
  * dirty, so that on shadow-stack CPUs the dirty bit is the real one.
- * (pte_mkwrite() is out of reach for modules; fa_vma_ok() VMAs are never
- * shadow stacks, so the _novma form is the same here.)
+ * (pte_mkwrite() is out of reach for modules; fa_vma_ok() refuses
+ * shadow-stack VMAs, so the _novma form is the same here.)
  */
 static pte_t fa_mkpte(struct vm_area_struct *vma, struct page *page)
 {
@@ -513,11 +527,18 @@ static struct folio *fa_src_folio(struct fa_map_ctx *c, pte_t *orig)
 		return ERR_PTR(-EBUSY);
 	}
 	if (!c->copy && folio_test_large(folio)) {
-		folio_lock(folio);
-		err = fa_k.split_folio_to(&folio->page, NULL, 0);
-		folio_unlock(folio);
+		/*
+		 * Never wait for the lock holding a reference: that reference
+		 * would make the holder's split fail (mainline does the same).
+		 */
+		err = -EAGAIN;
+		if (folio_trylock(folio)) {
+			if (folio_test_large(folio))	/* not split meanwhile */
+				err = fa_k.split_folio_to(&folio->page, NULL, 0);
+			folio_unlock(folio);
+		}
 		folio_put(folio);
-		return ERR_PTR(err ? -EBUSY : -EAGAIN);
+		return ERR_PTR(err == -EAGAIN || !err ? -EAGAIN : -EBUSY);
 	}
 	return folio;
 }
@@ -532,8 +553,10 @@ static int fa_lock_ptes(struct fa_map_ctx *c, pte_t orig_src, pte_t **dst_pte, p
 {
 	pmd_t *dst_pmd = fa_pmd(c->mm, c->dst), *src_pmd = fa_pmd(c->mm, c->src);
 
-	if (!dst_pmd || !src_pmd)
-		return -EAGAIN;
+	if (!dst_pmd)
+		return -EEXIST;		/* no page table: no marker */
+	if (!src_pmd)
+		return -ENOENT;
 	*dst_pte = fa_k.pte_offset_map_nolock(c->mm, dst_pmd, c->dst, dst_ptl);
 	if (!*dst_pte)
 		return -EEXIST;
@@ -575,6 +598,16 @@ static int fa_move_one(struct fa_map_ctx *c, struct folio *folio, pte_t orig_src
 	pte_t *dst_pte, *src_pte, pte;
 	int err;
 
+	/*
+	 * As mmu_notifier_invalidate_range_start(), which modules cannot
+	 * call: a sleepable range, started before any lock is taken.
+	 */
+	might_sleep();
+	mmu_notifier_range_init(&range, MMU_NOTIFY_CLEAR, 0, c->mm, c->src, c->src + PAGE_SIZE);
+	if (mm_has_notifiers(c->mm)) {
+		range.flags |= MMU_NOTIFIER_RANGE_BLOCKABLE;
+		fa_k.mmu_notifier_start(&range);
+	}
 	folio_lock(folio);
 	anon_vma = fa_k.folio_get_anon_vma(folio);
 	if (!anon_vma) {
@@ -582,12 +615,9 @@ static int fa_move_one(struct fa_map_ctx *c, struct folio *folio, pte_t orig_src
 		goto err_folio;
 	}
 	anon_vma_lock_write(anon_vma);
-	mmu_notifier_range_init(&range, MMU_NOTIFY_CLEAR, 0, c->mm, c->src, c->src + PAGE_SIZE);
-	if (mm_has_notifiers(c->mm))
-		fa_k.mmu_notifier_start(&range);
 	err = fa_lock_ptes(c, orig_src, &dst_pte, &src_pte, &dst_ptl, &src_ptl);
 	if (err)
-		goto err_notify;
+		goto err_anon_vma;
 	/* Our reference plus the src mapping: anything more is a sharer or a pin. */
 	if (folio_test_large(folio) || folio_maybe_dma_pinned(folio) || folio_test_swapcache(folio) ||
 	    !PageAnonExclusive(&folio->page) || folio_mapcount(folio) != 1) {
@@ -609,13 +639,13 @@ static int fa_move_one(struct fa_map_ctx *c, struct folio *folio, pte_t orig_src
 	err = 0;
 err_ptes:
 	fa_unlock_ptes(dst_pte, src_pte, dst_ptl, src_ptl);
-err_notify:
-	if (mm_has_notifiers(c->mm))
-		fa_k.mmu_notifier_end(&range);
+err_anon_vma:
 	anon_vma_unlock_write(anon_vma);
 	fa_put_anon_vma(anon_vma);
 err_folio:
 	folio_unlock(folio);
+	if (range.flags & MMU_NOTIFIER_RANGE_BLOCKABLE)
+		fa_k.mmu_notifier_end(&range);
 	return err;
 }
 
@@ -661,14 +691,16 @@ err_folio:
 	return err;
 }
 
+#define FA_MAP_RETRIES 10000	/* races that resolve; past this, a livelock: EBUSY */
+
 /* One page, dst marker <- src page.  Caller holds mmap_read_lock. */
 noinline int fa_map_page(struct fa_map_ctx *c)
 {
 	struct folio *folio;
 	pte_t orig_src;
-	int err;
+	int err, tries;
 
-	for (;;) {
+	for (tries = 0; tries < FA_MAP_RETRIES; tries++) {
 		folio = fa_src_folio(c, &orig_src);
 		if (IS_ERR(folio)) {
 			err = PTR_ERR(folio);
@@ -682,6 +714,7 @@ noinline int fa_map_page(struct fa_map_ctx *c)
 			return -EINTR;
 		cond_resched();
 	}
+	return -EBUSY;
 }
 
 /*
@@ -772,7 +805,12 @@ static void fa_clear_markers(struct mm_struct *mm, unsigned long start, unsigned
 /* Caller holds mmap_read_lock(ff->mm) and fa_lock. */
 noinline int fa_release_range(struct fa_file *ff, unsigned long start, unsigned long end)
 {
-	if (!fa_covered(ff, start, end))
+	bool ours;
+
+	rcu_read_lock();
+	ours = fa_covered(ff, start, end);
+	rcu_read_unlock();
+	if (!ours)
 		return -EINVAL;
 	/* Clear before unregistering: a fault meanwhile must not meet an unowned marker. */
 	fa_clear_markers(ff->mm, start, end);
@@ -846,7 +884,9 @@ static int fa_open(struct inode *inode, struct file *file)
 	}
 	ff->mm = current->mm;
 	mutex_lock(&fa_lock);
+	rcu_read_lock();
 	fm = fa_mm_find(ff->mm);
+	rcu_read_unlock();	/* fa_lock keeps fm alive */
 	if (!fm) {
 		fm = kzalloc(sizeof(*fm), GFP_KERNEL);
 		if (!fm) {
@@ -920,6 +960,12 @@ union fa_args {
 	struct fa_gup gup;
 };
 
+static bool fa_known_cmd(unsigned int cmd)
+{
+	return cmd == FA_IOC_PREPARE || cmd == FA_IOC_MAP || cmd == FA_IOC_RELEASE ||
+	       cmd == FA_IOC_STATS || cmd == FA_IOC_GUP;
+}
+
 /* EINVAL for arguments no state can make valid; 0 otherwise. */
 static int fa_validate(unsigned int cmd, union fa_args *u)
 {
@@ -942,10 +988,8 @@ static int fa_validate(unsigned int cmd, union fa_args *u)
 		    !fa_range_ok(u->gup.start, u->gup.npages << PAGE_SHIFT))
 			return -EINVAL;
 		return 0;
-	case FA_IOC_STATS:
+	default:	/* FA_IOC_STATS */
 		return 0;
-	default:
-		return -ENOTTY;
 	}
 }
 
@@ -958,13 +1002,11 @@ static long fa_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 
 	if (current->mm != ff->mm)
 		return -EPERM;
-	if (_IOC_TYPE(cmd) != FA_IOC_MAGIC || _IOC_SIZE(cmd) > sizeof(u))
+	if (!fa_known_cmd(cmd))
 		return -ENOTTY;
 	if ((_IOC_DIR(cmd) & _IOC_WRITE) && copy_from_user(&u, uarg, _IOC_SIZE(cmd)))
 		return -EFAULT;
 	err = fa_validate(cmd, &u);
-	if (err == -ENOTTY)
-		return err;
 
 	switch (cmd) {
 	case FA_IOC_PREPARE:
@@ -1015,6 +1057,19 @@ static struct miscdevice fa_misc = {
 	.mode = 0600,
 };
 
+/*
+ * With IBT, functions only ever called directly have their ENDBR sealed at
+ * boot, and our indirect calls into them would take a #CP fault.
+ */
+static bool fa_ibt_sealed(void *fn)
+{
+#ifdef CONFIG_X86_KERNEL_IBT
+	return cpu_feature_enabled(X86_FEATURE_IBT) && !is_endbr(*(u32 *)fn);
+#else
+	return false;
+#endif
+}
+
 /* kallsyms_lookup_name is not exported either; a kprobe on it reveals it. */
 static int fa_resolve_syms(void)
 {
@@ -1032,6 +1087,10 @@ static int fa_resolve_syms(void)
 		*fa_syms[i].addr = (void *)lookup(fa_syms[i].name);
 		if (!*fa_syms[i].addr) {
 			pr_err("kernel symbol %s not found: this kernel is not supported\n",
+			       fa_syms[i].name);
+			missing++;
+		} else if (fa_ibt_sealed(*fa_syms[i].addr)) {
+			pr_err("%s lost its ENDBR (IBT): an indirect call would fault; boot with ibt=off\n",
 			       fa_syms[i].name);
 			missing++;
 		}
@@ -1075,12 +1134,13 @@ static void __exit fa_exit(void)
 	ftrace_set_filter_ip(&fa_ftrace_ops, (unsigned long)fa_k.do_swap_page, 1, 0);
 	/*
 	 * No file is open (each holds a module reference), so a redirected
-	 * fault finds no slot and leaves at once; wait for those, then for
-	 * their RCU sections, before the text goes.
+	 * fault finds no slot and leaves at once; wait for those before the
+	 * text goes.
 	 */
 	while (atomic_read(&fa_hooks_running))
 		schedule_timeout_uninterruptible(1);
-	synchronize_rcu();
+	/* a task preempted in the last instructions of the hook has left them */
+	synchronize_rcu_tasks();
 }
 
 module_init(fa_init);

@@ -348,16 +348,20 @@ static int watchdog_stop;
 
 static void *watchdog(void *arg)
 {
-	unsigned long long limit = (unsigned long long)E.cfg->timeout_ms * 1000000ULL;
+	long long limit = (long long)E.cfg->timeout_ms * 1000000LL;
 
 	(void)arg;
 	while (!__atomic_load_n(&watchdog_stop, __ATOMIC_RELAXED)) {
 		long placed = __atomic_load_n(&E.pages_placed, __ATOMIC_RELAXED);
+		long long idle;
 
 		usleep(50000);
 		if (E.cfg->progress_fd >= 0 && write(E.cfg->progress_fd, &placed, 8) < 0)
 			;	/* progress is best effort */
-		if (limit && fa_now_ns() - __atomic_load_n(&E.last_progress_ns, __ATOMIC_RELAXED) > limit)
+		/* last before now: a placement in between must not look like the future */
+		idle = -(long long)__atomic_load_n(&E.last_progress_ns, __ATOMIC_SEQ_CST);
+		idle += (long long)fa_now_ns();
+		if (limit && idle > limit)
 			fa_fail("no page placed for %d ms: the source or the handler is stuck",
 				E.cfg->timeout_ms);
 	}

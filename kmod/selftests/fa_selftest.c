@@ -177,6 +177,19 @@ static int in_child(void (*fn)(void))
 
 #define KILLED_BY(st, sig) (WIFSIGNALED(st) && WTERMSIG(st) == (sig))
 
+static void test_unknown_ioctl_enotty(void)
+{
+	int fd = fa_open();
+
+	CHECK(fd >= 0, "open: %s", strerror(errno));
+	/* unknown command with a bad pointer: ENOTTY, not EFAULT */
+	CHECK(ioctl(fd, _IOW(FA_IOC_MAGIC, 0x7f, struct fa_map), (void *)8) < 0 && errno == ENOTTY,
+	      "unknown ioctl: %s", strerror(errno));
+	/* a known number with the wrong size is another command */
+	CHECK(ioctl(fd, _IOWR(FA_IOC_MAGIC, 0x02, struct fa_range), (void *)8) < 0 && errno == ENOTTY,
+	      "mis-sized FA_IOC_MAP: %s", strerror(errno));
+}
+
 /* ---- FA_IOC_PREPARE ------------------------------------------------------ */
 
 static void test_prepare_einval(void)
@@ -895,6 +908,7 @@ static void test_stress(void)
 /* ---- main --------------------------------------------------------------------- */
 
 static const fa_test_t fa_tests[] = {
+	{ "unknown-ioctl-enotty", test_unknown_ioctl_enotty },
 	{ "prepare-einval", test_prepare_einval },
 	{ "prepare-einval-hugetlb", test_prepare_einval_hugetlb },
 	{ "prepare-einval-pfnmap", test_prepare_einval_pfnmap },
