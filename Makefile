@@ -30,7 +30,8 @@ test: build
 # Figures measured in one guest boot, reported as ratios (see bench/).
 bench: build
 	@$(PY) -m lab --results results/$$(date -u +%Y%m%dT%H%M%SZ)-bench --timeout 1200 \
-		--step kmod='python -m bench.kmod' --step backends='python -m bench.backends'
+		--step kmod='python -m bench.kmod' --step backends='python -m bench.backends' \
+		--step tracing='python -m bench.tracing'
 
 test-host: setup
 	@scripts/pytest-strict tests/host

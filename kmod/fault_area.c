@@ -433,10 +433,11 @@ static int fa_do_prepare(struct fa_file *ff, struct fa_prepare *p)
 
 /* ---- FA_IOC_MAP ----------------------------------------------------------- */
 
+/* dst and src lead: tracing/ reads them at the fa_map_page probe. */
 struct fa_map_ctx {
+	unsigned long dst, src;
 	struct mm_struct *mm;
 	struct vm_area_struct *dst_vma, *src_vma;
-	unsigned long dst, src;
 	bool copy;
 };
 

@@ -1,0 +1,141 @@
+"""The tracer counts right: known workloads with a prime number of events,
+checked exactly (bcc's rule).  One BPF compile serves all four workloads;
+each test reads the events of its own time window."""
+import ctypes
+import fcntl
+import mmap
+import os
+import time
+
+import pytest
+
+from lab import uapi
+from tracing.tracer import Tracer
+
+PAGE = mmap.PAGESIZE
+FAULT_FLAG_USER = 1 << 6
+VM_FAULT_SIGBUS = 0x2
+EFAULT = 14
+VMA_PROBES = {"vm_area_alloc", "vm_area_dup", "__split_vma", "vma_merge_new_range", "vma_expand", "copy_vma",
+              "mmap_region"}
+libc = ctypes.CDLL(None, use_errno=True)
+
+
+def anon(pages):
+    area = mmap.mmap(-1, pages * PAGE, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+    area.madvise(mmap.MADV_NOHUGEPAGE)
+    return area, ctypes.addressof(ctypes.c_char.from_buffer(area))
+
+
+def area_vmas(lo, hi):
+    n = 0
+    with open("/proc/self/maps") as f:
+        for line in f:
+            start, end = (int(x, 16) for x in line.split()[0].split("-"))
+            n += start < hi and end > lo
+    return n
+
+
+class Window:
+    """CLOCK_MONOTONIC bounds, the clock of bpf_ktime_get_ns()."""
+
+    def __init__(self):
+        self.t0 = self.t1 = 0
+
+    def __enter__(self):
+        self.t0 = time.monotonic_ns()
+        return self
+
+    def __exit__(self, *exc):
+        self.t1 = time.monotonic_ns()
+
+
+@pytest.fixture(scope="module")
+def traced(fa_module):
+    w, keep = {}, []
+    fd = os.open("/dev/fault_area", os.O_RDWR)
+    touch, touch_addr = anon(1013)
+    split, split_addr = anon(512)
+    split[:] = b"\1" * len(split)
+    marker, marker_addr = anon(1)
+    dst, dst_addr = anon(257)
+    src, src_addr = anon(257)
+    src[:] = b"\2" * len(src)
+    for addr, n in ((marker_addr, 1), (dst_addr, 257)):
+        fcntl.ioctl(fd, uapi.IOC_PREPARE, uapi.Prepare(start=addr, len=n * PAGE))
+    gup, fmap = uapi.Gup(start=marker_addr, npages=1), uapi.Map(dst=dst_addr, src=src_addr, len=257 * PAGE)
+    with Tracer(pids=[os.getpid()]) as t:
+        with Window() as w["touch"]:
+            for i in range(1013):
+                touch[i * PAGE] = 1
+        vmas_before = area_vmas(split_addr, split_addr + 512 * PAGE)
+        with Window() as w["mprotect"]:
+            for i in range(101):
+                libc.mprotect(ctypes.c_void_p(split_addr + (10 + 4 * i) * PAGE), PAGE, mmap.PROT_READ)
+        vmas_after = area_vmas(split_addr, split_addr + 512 * PAGE)
+        with Window() as w["gup"]:
+            fcntl.ioctl(fd, uapi.IOC_GUP, gup)
+        with Window() as w["map"]:
+            fcntl.ioctl(fd, uapi.IOC_MAP, fmap)
+    os.close(fd)
+    keep += [touch, split, marker, dst, src]
+    return dict(trace=t.trace, w=w, touch=touch_addr, vma_growth=vmas_after - vmas_before, gup=gup,
+                marker=marker_addr, map=fmap)
+
+
+def events(traced, window, probe=None):
+    w = traced["w"][window]
+    return [e for e in traced["trace"].events
+            if w.t0 <= e["ts_ns"] <= w.t1 and e["tgid"] == os.getpid() and (probe is None or e["probe"] == probe)]
+
+
+def test_nothing_lost(traced):
+    assert traced["trace"].summary["lost_events"] == 0
+
+
+def test_touch_1013_pages_gives_1013_user_faults(traced):
+    lo, hi = traced["touch"], traced["touch"] + 1013 * PAGE
+    faults = [e for e in events(traced, "touch", "handle_mm_fault")
+              if lo <= e["address"] < hi and e["fault_flags"] & FAULT_FLAG_USER]
+    assert len(faults) == 1013
+    assert len({e["address"] & ~(PAGE - 1) for e in faults}) == 1013
+
+
+def test_mprotect_101_pages_splits_match_vma_growth(traced):
+    assert traced["vma_growth"] == 202, "each isolated page makes one VMA into three"
+    assert len(events(traced, "mprotect", "__split_vma")) == traced["vma_growth"]
+    assert len(events(traced, "mprotect", "vm_area_dup")) == traced["vma_growth"]
+
+
+def test_gup_on_a_marker_falls_back_and_fails_in_order(traced):
+    assert traced["gup"].pinned == -EFAULT
+    tid = next(e["tid"] for e in events(traced, "gup", "get_user_pages_fast"))
+    # the gup fault only: the thread may take ordinary user faults in the window too
+    ev = [e for e in events(traced, "gup") if e["tid"] == tid and
+          (e["probe"] != "handle_mm_fault" or e["address"] == traced["marker"])]
+    entry = {e["probe"]: e["ts_ns"] - e.get("lat_ns", 0) for e in ev}
+    leave = {e["probe"]: e["ts_ns"] for e in ev}
+    fast = next(e for e in ev if e["probe"] == "get_user_pages_fast")
+    slow = next(e for e in ev if e["probe"] == "__get_user_pages")
+    fault = next(e for e in ev if e["probe"] == "handle_mm_fault")
+    assert len([e for e in ev if e["probe"] == "handle_mm_fault"]) == 1
+    # the lockless attempt came back short: gup_fast_fallback went on to the slow path
+    assert entry["get_user_pages_fast"] < entry["gup_fast_fallback"] < entry["__get_user_pages"]
+    assert entry["__get_user_pages"] < entry["handle_mm_fault"] < leave["handle_mm_fault"]
+    assert leave["handle_mm_fault"] < leave["__get_user_pages"] < leave["get_user_pages_fast"]
+    assert fault["gup"] == 1 and fault["address"] == traced["marker"]
+    assert fault["vm_fault"] & VM_FAULT_SIGBUS
+    assert slow["pages_returned"] == -EFAULT and fast["pages_returned"] == -EFAULT
+
+
+def test_map_257_pages_gives_257_page_events_and_no_vma_event(traced):
+    assert traced["map"].mapped == 257 * PAGE
+    pages = events(traced, "map", "fa_map_page")
+    assert len(pages) == 257 and all(e["ret"] == 0 for e in pages)
+    assert len(events(traced, "map", "folio_move_anon_rmap")) == 257
+    assert [e for e in events(traced, "map") if e["probe"] in VMA_PROBES] == []
+    # no page allocated inside the FA_IOC_MAP call (the thread may fault elsewhere around it)
+    call = next(e for e in events(traced, "map", "fa_map"))
+    inside = [e for e in events(traced, "map", "vma_alloc_folio_noprof")
+              if e["tid"] == call["tid"] and call["ts_ns"] - call["lat_ns"] <= e["ts_ns"] <= call["ts_ns"]]
+    assert inside == [], "a move allocated a page"

@@ -1,0 +1,1 @@
+"""BCC probes on page faults, gup, VMA life, fault_area.ko and userfaultfd."""

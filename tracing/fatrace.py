@@ -1,0 +1,156 @@
+#!/usr/bin/env python3
+"""fatrace - trace page faults, gup, VMA creation and the fault_area map path.
+
+USAGE: fatrace [-h] [-p PID] [-g GROUPS] [--addr START-END] [-j] [-c]
+               [--ebpf] [--list-probes] [interval] [count]
+
+One BPF program holds every probe (compiled once); -p and --addr keep only
+the workload.  Events stream as a table, or as JSON Lines with -j (schema:
+tracing/SCHEMA.md).  With -c or an interval, counts and log2 latency
+histograms are printed instead of events.
+"""
+import argparse
+import json
+import os
+import signal
+import sys
+import time
+
+if __package__ in (None, ""):  # run as ./tracing/fatrace.py
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from tracing import probes  # noqa: E402
+from tracing.tracer import Tracer  # noqa: E402
+
+EXAMPLES = """examples:
+    ./fatrace.py --list-probes        # which probes resolve on this kernel, and why not
+    ./fatrace.py -p 181               # events of PID 181 (and its children)
+    ./fatrace.py -p 181 -g fault,gup  # only the fault and gup probes
+    ./fatrace.py -p 181 --addr 0x7f0000000000-0x7f0000400000
+    ./fatrace.py -p 181 -j > t.jsonl  # JSON Lines events for analysis
+    ./fatrace.py -c 5 3               # counts and latency histograms, every 5 s, 3 times
+    ./fatrace.py --ebpf               # print the BPF program and its -D flags, then exit
+"""
+
+
+def parse_range(s):
+    lo, _, hi = s.partition("-")
+    try:
+        return int(lo, 0), int(hi, 0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"address range {s!r} is not START-END (e.g. 0x1000-0x2000)")
+
+
+def parse_groups(s):
+    groups = tuple(g for g in s.split(",") if g)
+    bad = [g for g in groups if g not in probes.GROUPS]
+    if bad:
+        raise argparse.ArgumentTypeError(f"unknown group(s) {bad}: use {','.join(probes.GROUPS)}")
+    return groups
+
+
+HEADER = f"{'TIME(s)':<11} {'CPU':>3} {'TGID':>7} {'TID':>7} {'COMM':<15} {'PROBE':<24} " \
+         f"{'ADDR':<18} {'RET':>12} {'LAT(us)':>9}"
+
+
+def row(ev, t0):
+    addr = next((ev[k] for k in ("address", "start", "dst") if k in ev), 0)
+    ret = next((ev[k] for k in ("vm_fault", "pages_returned", "ret", "vma", "result") if k in ev), "")
+    lat = f"{ev['lat_ns'] / 1000:.2f}" if "lat_ns" in ev else "-"
+    ret = f"{ret:#x}" if ev["probe"] in ("handle_mm_fault", "fa_fault_hook", "handle_userfault") else ret
+    return f"{(ev['ts_ns'] - t0) / 1e9:<11.6f} {ev['cpu']:>3} {ev['tgid']:>7} {ev['tid']:>7} " \
+           f"{ev['comm'][:15]:<15} {ev['probe']:<24} {addr:#018x} {ret:>12} {lat:>9}"
+
+
+def print_log2_hist(hist, unit="nsecs"):
+    """Like bcc's print_log2_hist (leading zeros stripped), for one probe's {slot: count}."""
+    if not hist:
+        return
+    peak = max(hist.values())
+    print(f"     {unit:>19} : count     distribution")
+    for slot in range(min(hist), max(hist) + 1):
+        lo, hi = (1 << (slot - 1)) if slot > 1 else 0, (1 << slot) - 1
+        n = hist.get(slot, 0)
+        bar = "*" * int(40 * n / peak)
+        print(f"{lo:>10} -> {hi:<10} : {n:<9} |{bar:<40}|")
+
+
+def print_summary(summary):
+    print(f"{'PROBE':<26} {'COUNT':>10}")
+    for name, n in sorted(summary["counts"].items(), key=lambda kv: -kv[1]):
+        print(f"{name:<26} {n:>10}")
+    for name, hist in summary["hist_log2_ns"].items():
+        print(f"\nprobe = {name}")
+        print_log2_hist(hist)
+    if summary["tlb_callers"]:
+        print(f"\n{'TLB FLUSH CALLER':<40} {'COUNT':>8}")
+        for caller, n in sorted(summary["tlb_callers"].items(), key=lambda kv: -kv[1]):
+            print(f"{caller:<40} {n:>8}")
+    lost = summary["lost_events"]
+    print(f"\nlost events: {lost}" + ("  (this trace is INCOMPLETE: the ring buffer was full)" if lost else ""))
+
+
+def list_probes():
+    print(f"{'PROBE':<26} {'GROUP':<7} {'STATUS':<8} REASON")
+    for p, why in probes.resolve():
+        print(f"{p.name:<26} {p.group:<7} {'missing' if why else 'ok':<8} {why}")
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description="Trace page faults, gup, VMA life and the fault_area map path.",
+                                 formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EXAMPLES)
+    ap.add_argument("-p", "--pid", type=int, action="append", default=[], help="trace this PID (repeatable)")
+    ap.add_argument("-g", "--groups", type=parse_groups, default=probes.GROUPS,
+                    help=f"probe groups, comma separated (default: all of {','.join(probes.GROUPS)})")
+    ap.add_argument("--addr", type=parse_range, help="keep events in this address range")
+    ap.add_argument("-j", "--json", action="store_true", help="JSON Lines events")
+    ap.add_argument("-c", "--counts", action="store_true", help="counts and histograms only, no events")
+    ap.add_argument("--ebpf", action="store_true", help="print the BPF program and exit")
+    ap.add_argument("--list-probes", action="store_true", help="which probes resolve here, and why not")
+    ap.add_argument("interval", nargs="?", type=float, help="print a summary every INTERVAL seconds")
+    ap.add_argument("count", nargs="?", type=int, help="number of intervals")
+    args = ap.parse_args(argv)
+    if args.list_probes:
+        list_probes()
+        return 0
+    counts_only = args.counts or args.interval is not None
+    tracer = Tracer(groups=args.groups, pids=args.pid, addr_range=args.addr, events=not counts_only)
+    if args.ebpf:
+        text, cflags = tracer.text_and_cflags()
+        print("\n".join(cflags))
+        print(text)
+        return 0
+    for name, why in tracer.missing.items():
+        print(f"fatrace: probe {name} missing: {why}", file=sys.stderr)
+    signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))
+    tracer.start()
+    print(f"Tracing {len(tracer.enabled)} probes... Hit Ctrl-C to end.", file=sys.stderr)
+    done = 0
+    try:
+        if counts_only:
+            while args.count is None or done < args.count:
+                time.sleep(args.interval or 99999999)
+                done += 1
+                print_summary({"counts": tracer.counts(), "hist_log2_ns": tracer.histograms(),
+                               "tlb_callers": {}, "lost_events": tracer.lost()})
+        else:
+            if not args.json:
+                print(HEADER)
+            seen, t0 = 0, None
+            while True:
+                time.sleep(0.2)
+                new, seen = tracer._events[seen:], len(tracer._events)
+                for ev in new:
+                    t0 = ev["ts_ns"] if t0 is None else t0  # times from the first event, as bcc does
+                    print(json.dumps(ev) if args.json else row(ev, t0), flush=True)
+    except (KeyboardInterrupt, SystemExit):
+        pass
+    trace = tracer.stop()
+    if not args.json:
+        print()
+        print_summary(trace.summary)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
