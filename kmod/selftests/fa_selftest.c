@@ -840,6 +840,8 @@ static void *stress_worker(void *arg)
 	char *a;
 
 	t_tmp = area_alloc(1, false);
+	/* as a real handler would: forks here must not share the page to move */
+	madvise(t_tmp, PAGE, MADV_DONTFORK);
 	/* each worker owns a slice of the area the handler knows */
 	a = g_area + w->first * PAGE;
 	while (time(NULL) < end) {

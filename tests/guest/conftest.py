@@ -30,13 +30,19 @@ def unload_module():
 
 
 @pytest.fixture(scope="session")
-def fa_module():
-    """fault_area.ko loaded for the session; a test that unloads it loads it again."""
+def fa_session():
+    """The guest session: the module is unloaded at its end."""
     if not os.environ.get("FA_IN_GUEST"):
         pytest.skip("runs only inside the guest (tests/test_guest_boot.py boots it)")
-    load_module()
-    yield KO
+    yield
     unload_module()
+
+
+@pytest.fixture(scope="module")
+def fa_module(fa_session):
+    """fault_area.ko loaded for each test module (one may have unloaded it)."""
+    load_module()
+    return KO
 
 
 @pytest.fixture(scope="session")

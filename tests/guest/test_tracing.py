@@ -107,35 +107,45 @@ def test_mprotect_101_pages_splits_match_vma_growth(traced):
     assert len(events(traced, "mprotect", "vm_area_dup")) == traced["vma_growth"]
 
 
+def span(e):
+    return e["ts_ns"] - e.get("lat_ns", 0), e["ts_ns"]
+
+
+def only(traced, probe, tid):
+    calls = [e for e in events(traced, "gup", probe) if e["tid"] == tid]
+    assert len(calls) == 1, f"{len(calls)} {probe} calls on thread {tid}"
+    return calls[0]
+
+
 def test_gup_on_a_marker_falls_back_and_fails_in_order(traced):
     assert traced["gup"].pinned == -EFAULT
-    tid = next(e["tid"] for e in events(traced, "gup", "get_user_pages_fast"))
-    # the gup fault only: the thread may take ordinary user faults in the window too
-    ev = [e for e in events(traced, "gup") if e["tid"] == tid and
-          (e["probe"] != "handle_mm_fault" or e["address"] == traced["marker"])]
-    entry = {e["probe"]: e["ts_ns"] - e.get("lat_ns", 0) for e in ev}
-    leave = {e["probe"]: e["ts_ns"] for e in ev}
-    fast = next(e for e in ev if e["probe"] == "get_user_pages_fast")
-    slow = next(e for e in ev if e["probe"] == "__get_user_pages")
-    fault = next(e for e in ev if e["probe"] == "handle_mm_fault")
-    assert len([e for e in ev if e["probe"] == "handle_mm_fault"]) == 1
-    # the lockless attempt came back short: gup_fast_fallback went on to the slow path
-    assert entry["get_user_pages_fast"] < entry["gup_fast_fallback"] < entry["__get_user_pages"]
-    assert entry["__get_user_pages"] < entry["handle_mm_fault"] < leave["handle_mm_fault"]
-    assert leave["handle_mm_fault"] < leave["__get_user_pages"] < leave["get_user_pages_fast"]
-    assert fault["gup"] == 1 and fault["address"] == traced["marker"]
+    faults = [e for e in events(traced, "gup", "handle_mm_fault") if e["address"] == traced["marker"]]
+    assert len(faults) == 1, faults
+    fault = faults[0]
+    assert fault["gup"] == 1, "the fault came from gup (regs == NULL)"
     assert fault["vm_fault"] & VM_FAULT_SIGBUS
+    tid = fault["tid"]
+    fast, fallback, slow = (only(traced, p, tid) for p in ("get_user_pages_fast", "gup_fast_fallback",
+                                                            "__get_user_pages"))
+    # gup_fast itself is inlined; the slow path running at all means it came back short.
+    assert span(fast)[0] < span(fallback)[0] < span(slow)[0], "entries: fast, fallback, slow path"
+    assert span(fallback)[0] < span(fault)[0], "the fault comes after the fallback began"
+    assert span(fault)[1] < span(slow)[1] < span(fallback)[1] < span(fast)[1], "returns, innermost first"
     assert slow["pages_returned"] == -EFAULT and fast["pages_returned"] == -EFAULT
+
+
+def inside(traced, window, probe, call):
+    """Events of probe on call's thread between call's entry and return."""
+    lo, hi = span(call)
+    return [e for e in events(traced, window, probe) if e["tid"] == call["tid"] and lo <= e["ts_ns"] <= hi]
 
 
 def test_map_257_pages_gives_257_page_events_and_no_vma_event(traced):
     assert traced["map"].mapped == 257 * PAGE
-    pages = events(traced, "map", "fa_map_page")
-    assert len(pages) == 257 and all(e["ret"] == 0 for e in pages)
-    assert len(events(traced, "map", "folio_move_anon_rmap")) == 257
-    assert [e for e in events(traced, "map") if e["probe"] in VMA_PROBES] == []
-    # no page allocated inside the FA_IOC_MAP call (the thread may fault elsewhere around it)
     call = next(e for e in events(traced, "map", "fa_map"))
-    inside = [e for e in events(traced, "map", "vma_alloc_folio_noprof")
-              if e["tid"] == call["tid"] and call["ts_ns"] - call["lat_ns"] <= e["ts_ns"] <= call["ts_ns"]]
-    assert inside == [], "a move allocated a page"
+    pages = inside(traced, "map", "fa_map_page", call)
+    assert len(pages) == 257 and all(e["ret"] == 0 for e in pages)
+    # the thread may take ordinary faults (and COW reuses) around the call: count inside it
+    assert len(inside(traced, "map", "folio_move_anon_rmap", call)) == 257
+    assert [e for e in events(traced, "map") if e["probe"] in VMA_PROBES] == []
+    assert inside(traced, "map", "vma_alloc_folio_noprof", call) == [], "a move allocated a page"
