@@ -43,7 +43,7 @@ struct entry_t {
 };
 
 struct hist_key_t {
-    u32 probe;
+    u64 probe;      /* u64: no padding, so equal keys hash equal */
     u64 slot;
 };
 

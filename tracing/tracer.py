@@ -100,7 +100,8 @@ class Tracer:
     def histograms(self):
         hists = {}
         for k, v in self.bpf[b"hist"].items():
-            hists.setdefault(probes.PROBES[k.probe].name, {})[int(k.slot)] = v.value
+            h = hists.setdefault(probes.PROBES[k.probe].name, {})
+            h[int(k.slot)] = h.get(int(k.slot), 0) + v.value
         return hists
 
     def stop(self):
