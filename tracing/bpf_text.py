@@ -195,25 +195,20 @@ RET32_OF(faultin_page)
 int ent_vm_area_alloc(struct pt_regs *ctx)
 { return enter(P_vm_area_alloc, 0, 0, 0, 0); }
 RET_OF(vm_area_alloc)
-int ent_vm_area_dup(struct pt_regs *ctx)
+/* a VMA seen from a probe: the entry of its range */
+static inline int enter_vma(u32 probe, struct vm_area_struct *vma, u64 arg)
 {
-    struct vm_area_struct *vma = (struct vm_area_struct *)P(1);
     u64 start = 0, end = 0;
 
     KREAD(start, vma->vm_start);
     KREAD(end, vma->vm_end);
-    return enter(P_vm_area_dup, start, end - start, 0, 0);
+    return enter(probe, start, end - start, 0, arg);
 }
+int ent_vm_area_dup(struct pt_regs *ctx)
+{ return enter_vma(P_vm_area_dup, (struct vm_area_struct *)P(1), 0); }
 RET_OF(vm_area_dup)
 int ent___split_vma(struct pt_regs *ctx)
-{
-    struct vm_area_struct *vma = (struct vm_area_struct *)P(2);
-    u64 start = 0, end = 0;
-
-    KREAD(start, vma->vm_start);
-    KREAD(end, vma->vm_end);
-    return enter(P___split_vma, start, end - start, 0, P(3));
-}
+{ return enter_vma(P___split_vma, (struct vm_area_struct *)P(2), P(3)); }
 RET32_OF(__split_vma)
 int ent_vma_merge_new_range(struct pt_regs *ctx)
 { return enter(P_vma_merge_new_range, 0, 0, 0, 0); }
@@ -232,16 +227,18 @@ int ent_mmap_region(struct pt_regs *ctx)
 RET_OF(mmap_region)
 
 /* module path (fault_area.ko) */
-int ent_fa_fault_hook(struct pt_regs *ctx)
+/* a fault seen from a probe: its exact address and FAULT_FLAG_* bits */
+static inline int enter_vmf(u32 probe, struct vm_fault *vmf, u64 arg)
 {
-    struct vm_fault *vmf = (struct vm_fault *)P(1);
     u64 addr = 0;
     u32 flags = 0;
 
     KREAD(addr, vmf->real_address);
     KREAD(flags, vmf->flags);
-    return enter(P_fa_fault_hook, addr, 0, flags, 0);
+    return enter(probe, addr, 0, flags, arg);
 }
+int ent_fa_fault_hook(struct pt_regs *ctx)
+{ return enter_vmf(P_fa_fault_hook, (struct vm_fault *)P(1), 0); }
 RET_OF(fa_fault_hook)
 int ent_fa_prepare(struct pt_regs *ctx)
 { return enter(P_fa_prepare, P(2), P(3) - P(2), 0, P(4)); }
@@ -274,15 +271,7 @@ int ent_vma_alloc_folio_noprof(struct pt_regs *ctx)
 
 /* mainline path */
 int ent_handle_userfault(struct pt_regs *ctx)
-{
-    struct vm_fault *vmf = (struct vm_fault *)P(1);
-    u64 addr = 0;
-    u32 flags = 0;
-
-    KREAD(addr, vmf->real_address);
-    KREAD(flags, vmf->flags);
-    return enter(P_handle_userfault, addr, 0, flags, P(2));
-}
+{ return enter_vmf(P_handle_userfault, (struct vm_fault *)P(1), P(2)); }
 RET_OF(handle_userfault)
 int ent_move_pages(struct pt_regs *ctx)
 { return enter(P_move_pages, P(2), P(4), 0, P(3)); }

@@ -29,24 +29,18 @@ def _f(*triples):
 
 
 ADDR = ("addr", "address", "user virtual address")
+GUP = _f(("addr", "start", "address"), ("len", "pages_asked", "pages"), ("flags", "gup_flags", "FOLL_* bits"),
+         ("ret", "pages_returned", "pages, or -errno"))
 PROBES = (
     Probe("handle_mm_fault", "fault", True, _f(ADDR, ("flags", "fault_flags", "FAULT_FLAG_* bits"),
                                                ("arg", "gup", "1 when regs == NULL: a gup fault"),
                                                ("ret", "vm_fault", "vm_fault_t bits"))),
-    Probe("get_user_pages_fast", "gup", True, _f(("addr", "start", "address"), ("len", "pages_asked", "pages"),
-                                                 ("flags", "gup_flags", "FOLL_* bits"),
-                                                 ("ret", "pages_returned", "pages, or -errno"))),
-    Probe("pin_user_pages_fast", "gup", True, _f(("addr", "start", "address"), ("len", "pages_asked", "pages"),
-                                                 ("flags", "gup_flags", "FOLL_* bits"),
-                                                 ("ret", "pages_returned", "pages, or -errno"))),
-    Probe("gup_fast_fallback", "gup", True, _f(("addr", "start", "address"), ("len", "pages_asked", "pages"),
-                                               ("flags", "gup_flags", "FOLL_* bits"),
-                                               ("ret", "pages_returned", "pages, or -errno"))),
+    Probe("get_user_pages_fast", "gup", True, GUP),
+    Probe("pin_user_pages_fast", "gup", True, GUP),
+    Probe("gup_fast_fallback", "gup", True, GUP),
     Probe("gup_fast", "gup", True, _f(("addr", "start", "address"), ("len", "pages_asked", "pages"),
                                       ("ret", "pages_returned", "pages taken without locks"))),
-    Probe("__get_user_pages", "gup", True, _f(("addr", "start", "address"), ("len", "pages_asked", "pages"),
-                                              ("flags", "gup_flags", "FOLL_* bits"),
-                                              ("ret", "pages_returned", "pages, or -errno"))),
+    Probe("__get_user_pages", "gup", True, GUP),
     Probe("faultin_page", "gup", True, _f(ADDR, ("ret", "ret", "0 or -errno"))),
     Probe("vm_area_alloc", "vma", True, _f(("ret", "vma", "new vm_area_struct pointer"))),
     Probe("vm_area_dup", "vma", True, _f(("addr", "start", "address of the VMA copied"),
@@ -130,7 +124,7 @@ def resolve(groups=GROUPS, syms=None):
 def cflags(enabled, tgid_filter, addr_range, events, ringbuf_pages):
     """-D flags for BPF_TEXT."""
     flags = [f"-DP_{p.name}={PROBE_ID[p.name]}" for p in PROBES]
-    flags += ["-Wno-duplicate-decl-specifier",  # noise from the kernel's percpu headers under clang
+    flags += ["-Wno-duplicate-decl-specifier", "-Wno-ignored-attributes",  # kernel headers under clang
               f"-DNPROBES={len(PROBES)}", f"-DFILTER_TGID={int(tgid_filter)}", f"-DEVENTS={int(events)}",
               f"-DRINGBUF_PAGES={ringbuf_pages}",
               f"-DPROBE_signal_generate={int('signal_generate' in enabled)}"]

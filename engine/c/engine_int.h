@@ -28,7 +28,7 @@ struct engine {
 	long pages_placed, pages_pushed, eexist;	/* atomic */
 	unsigned long long last_progress_ns;		/* atomic */
 	int abort;		/* atomic: stop now */
-	int socks[64];		/* every connection, to shut down on abort */
+	int socks[272];		/* every connection (256 vCPUs + handler, push, main), shut down on abort */
 	int nsocks;
 };
 extern struct engine E;
