@@ -4,6 +4,7 @@ Parameters are checked here, before anything is mapped; the C side does the
 faulting, placing and timing, and run() turns its arrays into a RunResult.
 """
 import dataclasses
+import errno
 import os
 import statistics
 import threading
@@ -83,11 +84,8 @@ class RunResult:
 
 
 def _errname(e):
-    return "0" if not e else os.strerror(e) if e not in _ERRNAMES else _ERRNAMES[e]
-
-
-_ERRNAMES = {getattr(__import__("errno"), n): n for n in ("EFAULT", "EINVAL", "ENOENT", "EBUSY", "EEXIST",
-                                                           "EPERM", "ENOMEM", "EIO", "EAGAIN")}
+    """'0', or the errno's symbolic name (EFAULT), as the kernel-step results report it."""
+    return "0" if not e else errno.errorcode.get(e, os.strerror(e))
 
 
 def check_params(backend, pages, threads, pattern, kernel_steps, params):

@@ -38,7 +38,7 @@ def parse_range(s):
     try:
         return int(lo, 0), int(hi, 0)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"address range {s!r} is not START-END (e.g. 0x1000-0x2000)")
+        raise argparse.ArgumentTypeError(f"address range {s!r} is not START-END (e.g. 0x1000-0x2000)") from None
 
 
 def parse_groups(s):
