@@ -38,8 +38,7 @@ def main(argv=None):
         ap.error("give at least one command to run in the guest")
     results = args.results or Path("results") / (time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-guest")
     try:
-        res = guest.run(steps, results, memory=args.memory, cpus=args.cpus, boot_timeout=args.boot_timeout,
-                        timeout=len(steps) * args.timeout + 30)
+        res = guest.run(steps, results, memory=args.memory, cpus=args.cpus, boot_timeout=args.boot_timeout)
     except guest.GuestError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
