@@ -80,7 +80,9 @@ static inline int traced_addr(u64 addr)
     return 1;
 }
 
-static inline void emit(u32 probe, struct entry_t *e, s64 ret, u64 lat, s32 stack)
+/* ts is the return time (or the call time, for one-shot probes): one clock read, so
+   ts - lat is exactly the entry time. */
+static inline void emit(u32 probe, struct entry_t *e, s64 ret, u64 ts, u64 lat, s32 stack)
 {
     u32 zero = 0;
     u64 *n = counts.lookup(&probe);
@@ -104,7 +106,7 @@ static inline void emit(u32 probe, struct entry_t *e, s64 ret, u64 lat, s32 stac
     }
     u64 id = bpf_get_current_pid_tgid();
 
-    ev->ts = bpf_ktime_get_ns();
+    ev->ts = ts;
     ev->addr = e->addr;
     ev->len = e->len;
     ev->flags = e->flags;
@@ -139,7 +141,9 @@ static inline int leave(u32 probe, s64 ret)
 
     if (!e)
         return 0;
-    emit(probe, e, ret, bpf_ktime_get_ns() - e->ts, -1);
+    u64 now = bpf_ktime_get_ns();
+
+    emit(probe, e, ret, now, now - e->ts, -1);
     entries.delete(&key);
     return 0;
 }
@@ -151,7 +155,7 @@ static inline int once(void *ctx, u32 probe, u64 addr, u64 len, u64 flags, u64 a
         return 0;
     struct entry_t e = { .addr = addr, .len = len, .flags = flags, .arg = arg };
 
-    emit(probe, &e, 0, 0, stack);
+    emit(probe, &e, 0, bpf_ktime_get_ns(), 0, stack);
     return 0;
 }
 
@@ -294,7 +298,7 @@ TRACEPOINT_PROBE(signal, signal_generate)
         return 0;
     struct entry_t e = { .flags = args->code, .arg = args->sig, .len = args->pid };
 
-    emit(P_signal_generate, &e, args->result, 0, -1);
+    emit(P_signal_generate, &e, args->result, bpf_ktime_get_ns(), 0, -1);
 #endif
     return 0;
 }
