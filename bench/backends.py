@@ -13,14 +13,11 @@ from pathlib import Path
 
 import engine
 from bench.kmod import fa_bench
+from engine.run import p99
 from tests.guest.conftest import load_module, unload_module
 
 PAGES = 16384
 CASES = [(pattern, threads) for pattern in ("sequential", "random") for threads in (1, 2)]
-
-
-def p99(v):
-    return sorted(v)[int(0.99 * (len(v) - 1))]
 
 
 def main():

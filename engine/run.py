@@ -79,8 +79,13 @@ class RunResult:
         for name in ("resolve_ns", "e2e_ns"):
             v = getattr(self, name)
             d[f"{name}_median"] = statistics.median(v) if v else None
-            d[f"{name}_p99"] = sorted(v)[int(0.99 * (len(v) - 1))] if v else None
+            d[f"{name}_p99"] = p99(v) if v else None
         return d
+
+
+def p99(values):
+    """The 99th percentile (nearest rank below) of a non-empty list."""
+    return sorted(values)[int(0.99 * (len(values) - 1))]
 
 
 def _errname(e):

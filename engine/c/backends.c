@@ -62,7 +62,7 @@ int fa_place(long idx)
 /* The synchronous backends: the faulting thread handles its own fault. */
 static void on_fault(int sig, siginfo_t *si, void *uc)
 {
-	unsigned long long t0 = fa_now_ns();
+	unsigned long long t0 = now_ns();
 	char *addr = si->si_addr;
 	long idx = (addr - E.area) / (long)PAGE;
 
@@ -103,7 +103,7 @@ static void *uffd_handler(void *arg)
 			fa_fail("reading the userfaultfd: %s", strerror(errno));
 			break;
 		}
-		t0 = fa_now_ns();
+		t0 = now_ns();
 		if (msg.event != UFFD_EVENT_PAGEFAULT)
 			continue;
 		addr = msg.arg.pagefault.address & ~(PAGE - 1);

@@ -15,7 +15,6 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
-#include <time.h>
 
 #include "engine_api.h"
 #include "engine_int.h"
@@ -23,14 +22,6 @@
 struct engine E;
 __thread struct fa_thread T;
 static pthread_mutex_t socks_lock = PTHREAD_MUTEX_INITIALIZER;
-
-unsigned long long fa_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
 
 /* Record the first error, stop the run, and wake whatever is blocked. */
 void fa_fail(const char *fmt, ...)
@@ -132,7 +123,7 @@ void fa_record_fault(unsigned long long addr, int tid, unsigned long long t0)
 	long i = __atomic_fetch_add(&E.nfaults, 1, __ATOMIC_RELAXED);
 
 	if (i < E.faults_cap)
-		E.res->faults[i] = (struct fa_fault){ addr, tid, t0, fa_now_ns() - t0 };
+		E.res->faults[i] = (struct fa_fault){ addr, tid, t0, now_ns() - t0 };
 }
 
 int fa_resolve(long idx, unsigned long long t0, int tid)
@@ -165,7 +156,7 @@ int fa_resolve(long idx, unsigned long long t0, int tid)
 	} else if (!__atomic_exchange_n(&E.placed[idx], 1, __ATOMIC_RELAXED)) {
 		__atomic_add_fetch(&E.pages_placed, 1, __ATOMIC_RELAXED);
 	}
-	__atomic_store_n(&E.last_progress_ns, fa_now_ns(), __ATOMIC_RELAXED);
+	__atomic_store_n(&E.last_progress_ns, now_ns(), __ATOMIC_RELAXED);
 	fa_record_fault((unsigned long long)(uintptr_t)(E.area + idx * PAGE), tid, t0);
 	return 0;
 }
@@ -289,14 +280,14 @@ static void *vcpu(void *arg)
 	for (i = 0; i < n && !__atomic_load_n(&E.abort, __ATOMIC_RELAXED); i++) {
 		long p = seq[i];
 		int first = !__atomic_load_n(&E.placed[p], __ATOMIC_RELAXED);
-		unsigned long long t0 = fa_now_ns();
+		unsigned long long t0 = now_ns();
 
 		(void)*(volatile char *)(E.area + p * PAGE + (p % 64) * 8);
 		if (first) {
 			long k = __atomic_fetch_add(&E.ne2e, 1, __ATOMIC_RELAXED);
 
 			if (k < E.e2e_cap)
-				E.res->e2e_ns[k] = fa_now_ns() - t0;
+				E.res->e2e_ns[k] = now_ns() - t0;
 		}
 	}
 out:
@@ -337,7 +328,7 @@ static void *push_thread(void *arg)
 			__atomic_add_fetch(&E.pages_placed, 1, __ATOMIC_RELAXED);
 			__atomic_add_fetch(&E.pages_pushed, 1, __ATOMIC_RELAXED);
 		}
-		__atomic_store_n(&E.last_progress_ns, fa_now_ns(), __ATOMIC_RELAXED);
+		__atomic_store_n(&E.last_progress_ns, now_ns(), __ATOMIC_RELAXED);
 	}
 out:
 	fa_thread_fini();
@@ -360,7 +351,7 @@ static void *watchdog(void *arg)
 			;	/* progress is best effort */
 		/* last before now: a placement in between must not look like the future */
 		idle = -(long long)__atomic_load_n(&E.last_progress_ns, __ATOMIC_SEQ_CST);
-		idle += (long long)fa_now_ns();
+		idle += (long long)now_ns();
 		if (limit && idle > limit)
 			fa_fail("no page placed for %d ms: the source or the handler is stuck",
 				E.cfg->timeout_ms);
@@ -467,7 +458,7 @@ int fa_engine_run(const struct fa_cfg *cfg, struct fa_result *res)
 		return 0;
 	}
 	res->vmas_before = count_area_vmas();
-	E.last_progress_ns = fa_now_ns();
+	E.last_progress_ns = now_ns();
 	fa_backend_start();
 	pthread_create(&dog, NULL, watchdog, NULL);
 	fa_ksteps_run(0);
@@ -477,10 +468,10 @@ int fa_engine_run(const struct fa_cfg *cfg, struct fa_result *res)
 	for (i = 0; i < cfg->threads; i++)
 		pthread_create(&threads[i], NULL, vcpu, (void *)(intptr_t)i);
 	pthread_barrier_wait(&start_line);
-	t0 = fa_now_ns();
+	t0 = now_ns();
 	for (i = 0; i < cfg->threads; i++)
 		pthread_join(threads[i], NULL);
-	res->wall_ns = fa_now_ns() - t0;
+	res->wall_ns = now_ns() - t0;
 	if (have_push)
 		pthread_join(push, NULL);
 	if (res->vma_limit_pages < 0)

@@ -43,7 +43,6 @@ struct fa_thread {
 };
 extern __thread struct fa_thread T;
 
-unsigned long long fa_now_ns(void);
 void fa_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void fa_stop(void);	/* stop the run without an error (the mprotect VMA limit) */
 int fa_thread_init(void);

@@ -12,17 +12,8 @@
 #define _GNU_SOURCE
 #include <linux/userfaultfd.h>
 #include <sys/syscall.h>
-#include <time.h>
 
 #include "fa_util.h"
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
 
 static void __attribute__((noreturn)) die(const char *what)
 {

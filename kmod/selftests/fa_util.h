@@ -15,11 +15,21 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../fault_area_uapi.h"
 
 #define PAGE 4096UL
+
+/* CLOCK_MONOTONIC in ns: the clock of every timing in the lab (and of bpf_ktime_get_ns). */
+static inline uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
 
 static inline int fa_open(void)
 {
