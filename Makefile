@@ -1,6 +1,6 @@
 # fault-area: `make run` and `make test` set up everything on Debian 12/13 (as root).
 PY := .venv/bin/python
-SUITE ?= smoke
+SUITE ?= default
 
 .PHONY: all setup kmod engine build run test test-host bench clean
 
@@ -20,9 +20,9 @@ engine: setup $(ENGINE_SO)
 $(ENGINE_SO): engine/build.py engine/c/*.c engine/c/*.h kmod/selftests/fa_util.h kmod/fault_area_uapi.h
 	@$(PY) engine/build.py && touch $@
 
-# The default suite; until scenarios exist it is the guest smoke run.
+# A scenario suite (scenarios/$(SUITE).suite) in one guest boot, then its reports.
 run: build
-	@$(PY) -m lab --step smoke='python -m pytest -p no:cacheprovider -v tests/guest/test_smoke.py'
+	@$(PY) -m scenarios run --suite $(SUITE)
 
 test: build
 	@scripts/pytest-strict

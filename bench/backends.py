@@ -14,7 +14,7 @@ from pathlib import Path
 import engine
 from bench.kmod import fa_bench
 from engine.run import p99
-from tests.guest.conftest import load_module, unload_module
+from lab.module import load_module, unload_module
 
 PAGES = 16384
 CASES = [(pattern, threads) for pattern in ("sequential", "random") for threads in (1, 2)]

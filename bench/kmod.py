@@ -15,7 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.guest.conftest import REPO, load_module, unload_module
+from lab.module import REPO, load_module, unload_module
 
 BENCH = REPO / "kmod/selftests/fa_bench"
 ZERO_FILL_PAGES, ZERO_FILL_REPS, ROUNDS = 16384, 5, 3

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import engine
-from tests.guest.conftest import load_module, unload_module
+from lab.module import load_module, unload_module
 from tracing import probes
 from tracing.tracer import Tracer
 

@@ -11,7 +11,7 @@ from cffi import FFI
 
 HERE = Path(__file__).resolve().parent
 C = HERE / "c"
-SOURCES = ["engine.c", "backends.c", "ksteps.c", "source.c"]
+SOURCES = ["engine.c", "backends.c", "ksteps.c", "after.c", "source.c"]
 
 
 def main():

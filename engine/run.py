@@ -15,6 +15,14 @@ BACKENDS = {"kmod": 0, "kmod-copy": 1, "uffd-copy": 2, "uffd-move": 3, "uffd-sig
             "uffd-sigbus-move": 5, "mprotect": 6}
 PATTERNS = {"sequential": 0, "random": 1, "hot-set": 2, "zipf": 3, "stride": 4}
 KERNEL_STEPS = {"odirect": 0, "process_vm_readv": 1, "pipe-read": 2, "pipe-write": 3}
+AFTER = {"none": 0, "collapse": 1, "ksm": 2, "shared": 3}
+# what each after-migration action reports, slot by slot (engine/c/after.c)
+AFTER_VALS = {
+    "collapse": ("huge_kb_before", "release_errno", "collapse_errno", "huge_kb_after", "huge_kb_possible",
+                 "pages_right"),
+    "ksm": ("pages_identical", "pages_merged", "waited_ms", "move_errno", "copy_errno", "copy_right"),
+    "shared": ("move_errno", "copy_errno", "copy_right"),
+}
 MAX_KERNEL_STEPS = 16
 UNSUPPORTED = "unsupported on this kernel"
 
@@ -41,6 +49,10 @@ class KernelStepResult:
     before_errno: str
     after_ret: int  # once the page was placed
     after_errno: str
+    before_tid: int  # the thread that made the access (the helper's, for a remote read)
+    before_window: tuple  # CLOCK_MONOTONIC ns (start, end) of the access
+    after_tid: int
+    after_window: tuple
 
 
 @dataclasses.dataclass
@@ -56,6 +68,7 @@ class RunResult:
     resolve_ns: list  # per fault: handler entry (or event read) to the place ioctl's return
     fault_addr: list  # per fault, the page address
     fault_tid: list  # per fault, the faulting thread
+    fault_t_ns: list  # per fault, CLOCK_MONOTONIC at handler entry (the clock of the trace)
     e2e_ns: list  # per first touch, as the vCPU thread saw it
     wall_s: float  # first access to last access
     pages_per_s: float
@@ -70,17 +83,29 @@ class RunResult:
     missing_pages: int  # never arrived
     first_missing: list
     vma_limit_pages: int  # mprotect: pages placed when vm.max_map_count stopped it, else -1
+    area_start: int  # the area's address
+    t_start_ns: int  # CLOCK_MONOTONIC: the fault phase (first access to last)
+    t_end_ns: int
+    maps_same: bool  # /proc/self/maps identical at the start and the end of the fault phase
+    maps_lines_before: int  # VMAs of the whole process
+    maps_lines_after: int
+    pfn_checked: int  # record_pfn: places whose pfn was read before and after
+    pfn_kept: int  # of them, places that kept the filled page's pfn (moves)
+    after: dict  # the after-migration action's figures, by name (AFTER_VALS)
     kernel_steps: list
 
     def summary(self):
         """The figures without the per-fault arrays, for tables and JSON."""
         d = {k: v for k, v in dataclasses.asdict(self).items()
-             if k not in ("resolve_ns", "fault_addr", "fault_tid", "e2e_ns")}
+             if k not in PER_FAULT}
         for name in ("resolve_ns", "e2e_ns"):
             v = getattr(self, name)
             d[f"{name}_median"] = statistics.median(v) if v else None
             d[f"{name}_p99"] = p99(v) if v else None
         return d
+
+
+PER_FAULT = ("resolve_ns", "fault_addr", "fault_tid", "fault_t_ns", "e2e_ns")
 
 
 def p99(values):
@@ -133,10 +158,12 @@ def _progress_reader(fd, pages, progress):
 
 def run(backend, pages, threads=1, pattern="sequential", *, seed=1, source=None, kernel_steps=(),
         thp=False, area="anon", hot_fraction=0.1, hot_probability=0.9, zipf_s=1.0, accesses=0,
-        stride=7, timeout_s=30.0, odirect_path=None, progress=None, on_source=None):
+        stride=7, timeout_s=30.0, odirect_path=None, progress=None, on_source=None, record_pfn=False,
+        after="none", progress_fd=-1):
     """One destination run against a fresh source; returns a RunResult.
 
     progress(placed, pages) is called now and then from another thread;
+    progress_fd instead gets the raw 8-byte counts (no thread here);
     on_source(Source) is called once the source runs (a test can kill it).
     """
     from engine._engine import ffi, lib
@@ -147,6 +174,8 @@ def run(backend, pages, threads=1, pattern="sequential", *, seed=1, source=None,
     check_params(backend, pages, threads, pattern, kernel_steps, params)
     if area not in ("anon", "dev-zero"):
         raise ValueError(f"area must be 'anon' or 'dev-zero', not {area!r}")
+    if after not in AFTER:
+        raise ValueError(f"unknown after-migration action {after!r}: use one of {', '.join(AFTER)}")
     with Source(pages, seed, source.transport, source.delay_us, source.rate_mbit) as src:
         if on_source:
             on_source(src)
@@ -154,7 +183,8 @@ def run(backend, pages, threads=1, pattern="sequential", *, seed=1, source=None,
         cfg = ffi.new("struct fa_cfg *", dict(
             backend=BACKENDS[backend], pages=pages, threads=threads, pattern=PATTERNS[pattern], seed=seed,
             thp=int(thp), dev_zero=int(area == "dev-zero"), source_addr=keep[0], push=int(source.push),
-            timeout_ms=int(timeout_s * 1000), nksteps=len(kernel_steps), progress_fd=-1, **params))
+            timeout_ms=int(timeout_s * 1000), nksteps=len(kernel_steps), progress_fd=progress_fd,
+            record_pfn=int(record_pfn), after=AFTER[after], **params))
         for i, step in enumerate(kernel_steps):
             cfg.ksteps[i] = KERNEL_STEPS[step.kind]
             cfg.kstep_pages[i] = step.page
@@ -175,27 +205,34 @@ def run(backend, pages, threads=1, pattern="sequential", *, seed=1, source=None,
             reader.join(5)
             os.close(rfd)
     try:
-        return _result(ffi, res, backend, pages, threads, pattern)
+        return _result(ffi, res, backend, pages, threads, pattern, after)
     finally:
         lib.fa_engine_free(res)
 
 
-def _result(ffi, res, backend, pages, threads, pattern):
+def _result(ffi, res, backend, pages, threads, pattern, after):
     faults = [res.faults[i] for i in range(res.nfaults)]
     error = ffi.string(res.error).decode(errors="replace")
     wall = res.wall_ns / 1e9
     steps = [KernelStepResult(kind=next(k for k, v in KERNEL_STEPS.items() if v == s.kind), page=s.page,
                               before_ret=s.before_ret, before_errno=_errname(s.before_errno),
-                              after_ret=s.after_ret, after_errno=_errname(s.after_errno))
+                              after_ret=s.after_ret, after_errno=_errname(s.after_errno),
+                              before_tid=s.before_tid, before_window=(s.before_t0, s.before_t1),
+                              after_tid=s.after_tid, after_window=(s.after_t0, s.after_t1))
              for s in (res.ksteps[i] for i in range(res.nksteps))]
     return RunResult(
         backend=backend, pages=pages, threads=threads, pattern=pattern, ok=bool(res.ok), error=error,
         unsupported=error.startswith(UNSUPPORTED), faults=len(faults),
         resolve_ns=[f.resolve_ns for f in faults], fault_addr=[f.addr for f in faults],
-        fault_tid=[f.tid for f in faults], e2e_ns=[res.e2e_ns[i] for i in range(res.ne2e)],
+        fault_tid=[f.tid for f in faults], fault_t_ns=[f.t_start_ns for f in faults],
+        e2e_ns=[res.e2e_ns[i] for i in range(res.ne2e)],
         wall_s=wall, pages_per_s=res.pages_placed / wall if wall > 0 else 0.0,
         pages_placed=res.pages_placed, pages_pushed=res.pages_pushed, eexist=res.eexist,
         vmas_before=res.vmas_before, vmas_after=res.vmas_after, rss_kb=res.rss_kb,
         bad_pages=res.bad_pages, first_bad=list(res.first_bad)[:min(res.bad_pages, 8)],
         missing_pages=res.missing_pages, first_missing=list(res.first_missing)[:min(res.missing_pages, 8)],
-        vma_limit_pages=res.vma_limit_pages, kernel_steps=steps)
+        vma_limit_pages=res.vma_limit_pages, area_start=res.area_start, t_start_ns=res.t_start_ns,
+        t_end_ns=res.t_end_ns,
+        maps_same=res.maps_hash_before == res.maps_hash_after, maps_lines_before=res.maps_lines_before,
+        maps_lines_after=res.maps_lines_after, pfn_checked=res.pfn_checked, pfn_kept=res.pfn_kept,
+        after=dict(zip(AFTER_VALS.get(after, ()), res.after_vals)), kernel_steps=steps)

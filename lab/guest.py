@@ -108,13 +108,15 @@ def guest_script(steps, results_dir):
     return "\n".join(lines) + "\n"
 
 
-def vng_command(kernel, script, results_dir, memory, cpus, use_accel):
+def vng_command(kernel, script, results_dir, memory, cpus, use_accel, rw=()):
     vng = REPO / ".venv/bin/vng"
     if not vng.exists():
         raise GuestError(f"{vng} is missing: run 'make setup' first")
     cmd = [str(vng), "--run", f"/boot/vmlinuz-{kernel}", "--force-9p", "--verbose",
            "--memory", str(memory), "--cpus", str(cpus),
            "--rwdir", str(results_dir), "--exec", f"sh {shlex.quote(str(script))}"]
+    for d in rw:
+        cmd[-2:-2] = ["--rwdir", str(d)]
     if use_accel != "kvm":
         cmd.insert(1, "--disable-kvm")
     return cmd
@@ -139,9 +141,10 @@ def _read_steps(results_dir):
 
 
 def run(steps, results_dir, memory=DEFAULT_MEMORY, cpus=DEFAULT_CPUS,
-        boot_timeout=DEFAULT_BOOT_TIMEOUT, timeout=None, use_accel=None, echo=True):
+        boot_timeout=DEFAULT_BOOT_TIMEOUT, timeout=None, use_accel=None, echo=True, rw=()):
     """Boot once, run steps in order, return a BootResult.
 
+    rw: more host directories the guest may write (results_dir always is).
     timeout is the host's limit on the guest once its first command runs
     (default: the sum of the step timeouts plus 30 s for dmesg and
     shutdown).  boot_timeout limits the time to that first command.
@@ -160,7 +163,9 @@ def run(steps, results_dir, memory=DEFAULT_MEMORY, cpus=DEFAULT_CPUS,
     script.write_text(guest_script(steps, results_dir))
     if timeout is None:
         timeout = sum(s.timeout for s in steps) + 30
-    cmd = vng_command(kernel, script, results_dir, memory, cpus, use_accel)
+    for d in rw:
+        Path(d).mkdir(parents=True, exist_ok=True)
+    cmd = vng_command(kernel, script, results_dir, memory, cpus, use_accel, rw)
     console_path = results_dir / "console.log"
     say = (lambda msg: print(msg, file=sys.stderr, flush=True)) if echo else (lambda msg: None)
     say(f"guest: booting {kernel} ({use_accel}, {memory}, {cpus} CPUs), results in {results_dir}")

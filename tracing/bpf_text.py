@@ -2,9 +2,10 @@
 
 Probe ids (P_<name>) and the filters come in as -D flags from
 tracing.probes.cflags().  Every probe counts into `counts`; probes with a
-return half also feed the log2 latency histogram `hist`; with EVENTS=1 each
-call becomes one event in the ring buffer, and a full buffer counts in
-`lost`.  Entry halves park their arguments in `entries`, keyed by thread
+return half also feed the log2 latency histogram `hist`; while
+config[CFG_EVENTS] is set each call becomes one event in the ring buffer,
+and a full buffer counts in `lost`.  The switches in `config` are set at
+run time, so one compile serves every run of a session.  Entry halves park their arguments in `entries`, keyed by thread
 and probe, for the return half to emit.
 """
 
@@ -50,6 +51,7 @@ struct hist_key_t {
 BPF_RINGBUF_OUTPUT(events, RINGBUF_PAGES);
 BPF_ARRAY(counts, u64, NPROBES);
 BPF_ARRAY(lost, u64, 1);
+BPF_ARRAY(config, u64, 2);   /* CFG_EVENTS, CFG_SIGNAL: 1 = on */
 BPF_HISTOGRAM(hist, struct hist_key_t, NPROBES * 64);
 BPF_HASH(entries, struct entry_key_t, struct entry_t, 16384);
 BPF_HASH(targets, u32, u8, 64);
@@ -82,6 +84,13 @@ static inline int traced_addr(u64 addr)
 
 /* ts is the return time (or the call time, for one-shot probes): one clock read, so
    ts - lat is exactly the entry time. */
+static inline int switched_on(u32 which)
+{
+    u64 *on = config.lookup(&which);
+
+    return on && *on;
+}
+
 static inline void emit(u32 probe, struct entry_t *e, s64 ret, u64 ts, u64 lat, s32 stack)
 {
     u32 zero = 0;
@@ -94,7 +103,8 @@ static inline void emit(u32 probe, struct entry_t *e, s64 ret, u64 ts, u64 lat, 
 
         hist.increment(key);
     }
-#if EVENTS
+    if (!switched_on(CFG_EVENTS))
+        return;
     struct event_t *ev = events.ringbuf_reserve(sizeof(struct event_t));
 
     if (!ev) {
@@ -120,7 +130,6 @@ static inline void emit(u32 probe, struct entry_t *e, s64 ret, u64 ts, u64 lat, 
     ev->stack = stack;
     bpf_get_current_comm(&ev->comm, sizeof(ev->comm));
     events.ringbuf_submit(ev, 0);
-#endif
 }
 
 static inline int enter(u32 probe, u64 addr, u64 len, u64 flags, u64 arg)
@@ -288,18 +297,19 @@ RET_OF(mfill_atomic_copy)
 int ent_flush_tlb_mm_range(struct pt_regs *ctx)
 { return once(ctx, P_flush_tlb_mm_range, P(2), P(3) - P(2), 0, 0, stacks.get_stackid(ctx, 0)); }
 
-/* signals sent to the workload (tracepoint signal:signal_generate) */
+/* signals sent to the workload (tracepoint signal:signal_generate; it attaches
+   itself at load, so the signal group is switched on and off in config) */
 TRACEPOINT_PROBE(signal, signal_generate)
 {
-#if PROBE_signal_generate
     u32 pid = args->pid;
 
+    if (!switched_on(CFG_SIGNAL))
+        return 0;
     if (!traced_task() && !targets.lookup(&pid))
         return 0;
     struct entry_t e = { .flags = args->code, .arg = args->sig, .len = args->pid };
 
     emit(P_signal_generate, &e, args->result, bpf_ktime_get_ns(), 0, -1);
-#endif
     return 0;
 }
 """

@@ -121,13 +121,15 @@ def resolve(groups=GROUPS, syms=None):
     return out
 
 
-def cflags(enabled, tgid_filter, addr_range, events, ringbuf_pages):
+CFG_EVENTS, CFG_SIGNAL = 0, 1  # slots of the BPF config array
+
+
+def cflags(tgid_filter, addr_range, ringbuf_pages):
     """-D flags for BPF_TEXT."""
     flags = [f"-DP_{p.name}={PROBE_ID[p.name]}" for p in PROBES]
     flags += ["-Wno-duplicate-decl-specifier", "-Wno-ignored-attributes",  # kernel headers under clang
-              f"-DNPROBES={len(PROBES)}", f"-DFILTER_TGID={int(tgid_filter)}", f"-DEVENTS={int(events)}",
-              f"-DRINGBUF_PAGES={ringbuf_pages}",
-              f"-DPROBE_signal_generate={int('signal_generate' in enabled)}"]
+              f"-DNPROBES={len(PROBES)}", f"-DFILTER_TGID={int(tgid_filter)}",
+              f"-DRINGBUF_PAGES={ringbuf_pages}", f"-DCFG_EVENTS={CFG_EVENTS}", f"-DCFG_SIGNAL={CFG_SIGNAL}"]
     if addr_range:
         flags += ["-DFILTER_ADDR=1", f"-DADDR_LO={addr_range[0]:#x}ULL", f"-DADDR_HI={addr_range[1]:#x}ULL"]
     else:

@@ -5,7 +5,12 @@ run needs, run the workload, stop, and hand back events and a summary.
         workload()
     trace = t.trace          # .events (dicts), .summary (dict)
 
-start() returns only once every probe is attached.
+start() returns only once every probe is attached.  A session that traces
+many runs compiles once and attaches per run (the scenario session does):
+
+    t = Tracer(filter_tgid=True).compile()
+    t.attach(groups=("vma",), events=True); t.add_pid(pid); ...; trace = t.detach()
+    t.close()
 """
 import dataclasses
 import threading
@@ -24,50 +29,92 @@ class Trace:
 
 
 class Tracer:
-    def __init__(self, groups=probes.GROUPS, pids=(), addr_range=None, events=True, ringbuf_pages=512):
-        unknown = set(groups) - set(probes.GROUPS)
-        if unknown:
-            raise ValueError(f"unknown probe group(s) {sorted(unknown)}: use {', '.join(probes.GROUPS)}")
+    """One BPF compile, then one or more attach/detach rounds on it.
+
+    start()/stop() (or `with`) do a single round.  A session that runs many
+    workloads calls compile() once, then attach(groups)/detach() per run:
+    each detach() returns the Trace of its round alone.
+    """
+
+    def __init__(self, groups=probes.GROUPS, pids=(), addr_range=None, events=True, ringbuf_pages=512,
+                 filter_tgid=None):
+        """filter_tgid: keep only tgids given by pids or add_pid() (default: when pids are given)."""
+        self._check_groups(groups)
         if addr_range and not addr_range[0] < addr_range[1]:
             raise ValueError(f"address range {addr_range} is empty")
         self.groups, self.pids, self.addr_range = tuple(groups), list(pids), addr_range
+        self.filter_tgid = bool(pids) if filter_tgid is None else filter_tgid
         self.events_on, self.ringbuf_pages = events, ringbuf_pages
         self.resolved = probes.resolve(self.groups)
         self.enabled = [p for p, why in self.resolved if not why]
         self.missing = {p.name: why for p, why in self.resolved if why}
         self.bpf = None
         self.trace = None
+        self._attached = []
         self._events = []
         self._stop = threading.Event()
+        self._lock = threading.Lock()  # libbpf's poll and consume are not to run at once
         self._poller = None
 
-    def text_and_cflags(self):
-        names = {p.name for p in self.enabled}
-        return BPF_TEXT, probes.cflags(names, bool(self.pids), self.addr_range, self.events_on,
-                                       self.ringbuf_pages)
+    @staticmethod
+    def _check_groups(groups):
+        unknown = set(groups) - set(probes.GROUPS)
+        if unknown:
+            raise ValueError(f"unknown probe group(s) {sorted(unknown)}: use {', '.join(probes.GROUPS)}")
 
-    def start(self):
+    def text_and_cflags(self):
+        return BPF_TEXT, probes.cflags(self.filter_tgid, self.addr_range, self.ringbuf_pages)
+
+    def compile(self):
+        """Build and load the program; no probe is attached yet."""
         from bcc import BPF
 
         text, cflags = self.text_and_cflags()
         self.bpf = BPF(text=text.encode(), cflags=cflags)
         for pid in self.pids:
             self.add_pid(pid)
+        self.bpf[b"events"].open_ring_buffer(self._on_event)
+        self._poller = threading.Thread(target=self._poll, daemon=True)
+        self._poller.start()
+        return self
+
+    def attach(self, groups=None, events=None):
+        """Attach the probes of groups (resolved now: a module may have been
+        loaded since), with events on or off, and zero every counter."""
+        import ctypes
+
+        if groups is not None:
+            self._check_groups(groups)
+            self.groups = tuple(groups)
+            self.resolved = probes.resolve(self.groups)
+            self.enabled = [p for p, why in self.resolved if not why]
+            self.missing = {p.name: why for p, why in self.resolved if why}
+        if events is not None:
+            self.events_on = events
+        for name in (b"counts", b"hist", b"lost", b"entries"):
+            self.bpf[name].clear()
+        with self._lock:
+            self._events = []
         for p in self.enabled:
             if p.tracepoint:
-                continue  # TRACEPOINT_PROBE attaches itself
+                continue  # switched on below
             self.bpf.attach_kprobe(event=p.name.encode(), fn_name=f"ent_{p.name}".encode())
+            self._attached.append((p.name, False))
             if p.ret:
                 self.bpf.attach_kretprobe(event=p.name.encode(), fn_name=f"ret_{p.name}".encode(),
                                           maxactive=KRETPROBE_MAXACTIVE)
-        if self.events_on:
-            self.bpf[b"events"].open_ring_buffer(self._on_event)
-            self._poller = threading.Thread(target=self._poll, daemon=True)
-            self._poller.start()
+                self._attached.append((p.name, True))
+        config = self.bpf[b"config"]
+        config[ctypes.c_int(probes.CFG_SIGNAL)] = ctypes.c_uint64(
+            int(any(p.tracepoint for p in self.enabled)))
+        config[ctypes.c_int(probes.CFG_EVENTS)] = ctypes.c_uint64(int(self.events_on))
         return self
 
+    def start(self):
+        return self.compile().attach()
+
     def add_pid(self, pid):
-        """Trace this tgid (and its children) too; needs the tracer built with pids."""
+        """Trace this tgid (and its children) too; needs filter_tgid."""
         import ctypes
 
         self.bpf[b"targets"][ctypes.c_uint32(pid)] = ctypes.c_uint8(1)
@@ -78,7 +125,8 @@ class Tracer:
 
     def _poll(self):
         while not self._stop.is_set():
-            self.bpf.ring_buffer_poll(100)
+            with self._lock:
+                self.bpf.ring_buffer_poll(100)
 
     def _ksym(self, stack_id):
         """The first kernel function above the flush itself, for a stack id."""
@@ -104,14 +152,24 @@ class Tracer:
             h[int(k.slot)] = h.get(int(k.slot), 0) + v.value
         return hists
 
-    def stop(self):
-        """Detach, drain the ring buffer, and build self.trace."""
-        self._stop.set()
-        if self._poller:
-            self._poller.join(5)
+    def detach(self):
+        """Detach every probe, drain the ring buffer, and return this round's Trace."""
+        import ctypes
+
+        for name, ret in reversed(self._attached):
+            if ret:
+                self.bpf.detach_kretprobe(event=name.encode(), fn_name=f"ret_{name}".encode())
+            else:
+                self.bpf.detach_kprobe(event=name.encode(), fn_name=f"ent_{name}".encode())
+        self._attached = []
+        config = self.bpf[b"config"]
+        for slot in (probes.CFG_SIGNAL, probes.CFG_EVENTS):
+            config[ctypes.c_int(slot)] = ctypes.c_uint64(0)
+        with self._lock:
             self.bpf.ring_buffer_consume()
+            events, self._events = self._events, []
         counts, hists, lost = self.counts(), self.histograms(), self.lost()
-        events, tlb = self._events, {}
+        tlb = {}
         for ev in events:
             if ev["probe"] == "flush_tlb_mm_range":
                 ev["caller"] = self._ksym(ev["caller"])
@@ -119,9 +177,21 @@ class Tracer:
         summary = {"version": probes.SCHEMA_VERSION, "groups": list(self.groups), "pids": self.pids,
                    "events_on": self.events_on, "lost_events": lost, "counts": counts,
                    "hist_log2_ns": hists, "missing": self.missing, "tlb_callers": tlb}
-        self.bpf.cleanup()
+        self.bpf[b"stacks"].clear()
         self.trace = Trace(events=events, summary=summary)
         return self.trace
+
+    def close(self):
+        self._stop.set()
+        if self._poller:
+            self._poller.join(5)
+        self.bpf.cleanup()
+
+    def stop(self):
+        """detach() and close(): the end of a single-round trace."""
+        trace = self.detach()
+        self.close()
+        return trace
 
     def __enter__(self):
         return self.start()

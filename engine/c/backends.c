@@ -29,10 +29,17 @@ static int uffd_ioctl(unsigned long req, void *arg)
 	return ioctl(E.uffd, req, arg) ? errno : 0;
 }
 
-int fa_place(long idx)
+static uint64_t pfn_of(const void *addr)
 {
-	char *dst = E.area + idx * PAGE;
+	uint64_t ent = 0;
 
+	if (pread(E.pagemap_fd, &ent, 8, (uintptr_t)addr / PAGE * 8) != 8)
+		return 0;
+	return ent & PM_PRESENT ? PM_PFN(ent) : 0;
+}
+
+static int place(char *dst)
+{
 	switch (E.cfg->backend) {
 	case FA_B_KMOD:
 	case FA_B_KMOD_COPY:
@@ -57,6 +64,25 @@ int fa_place(long idx)
 		return 0;
 	}
 	return EINVAL;
+}
+
+/* With record_pfn, count whether the placed page is the one that was filled. */
+int fa_place(long idx)
+{
+	char *dst = E.area + idx * PAGE;
+	uint64_t before;
+	int err;
+
+	if (E.pagemap_fd < 0 || E.cfg->backend == FA_B_MPROTECT)
+		return place(dst);
+	before = pfn_of(T.tmp);
+	err = place(dst);
+	if (!err) {
+		__atomic_add_fetch(&E.pfn_checked, 1, __ATOMIC_RELAXED);
+		if (before && pfn_of(dst) == before)
+			__atomic_add_fetch(&E.pfn_kept, 1, __ATOMIC_RELAXED);
+	}
+	return err;
 }
 
 /* The synchronous backends: the faulting thread handles its own fault. */
@@ -91,6 +117,7 @@ static void *uffd_handler(void *arg)
 	(void)arg;
 	if (fa_thread_init())
 		return NULL;
+	__atomic_add_fetch(&E.helpers_ready, 1, __ATOMIC_RELEASE);
 	while (!__atomic_load_n(&E.abort, __ATOMIC_RELAXED)) {
 		unsigned long long t0;
 		unsigned long long addr;
@@ -198,10 +225,12 @@ int fa_backend_setup(void)
 	return 0;
 }
 
-void fa_backend_start(void)
+/* Returns the helper threads started (they count themselves in E.helpers_ready). */
+int fa_backend_start(void)
 {
 	if (E.cfg->backend == FA_B_UFFD_COPY || E.cfg->backend == FA_B_UFFD_MOVE)
 		have_handler = !pthread_create(&handler, NULL, uffd_handler, NULL);
+	return have_handler;
 }
 
 void fa_backend_stop(void)

@@ -111,9 +111,18 @@ int fa_thread_init(void)
 	return 0;
 }
 
+/* The temporary page outlives its thread: an munmap during the fault phase
+ * would be a VMA change that the mechanism did not make. */
 void fa_thread_fini(void)
 {
-	if (T.tmp)
+	long i;
+
+	if (!T.tmp)
+		return;
+	i = __atomic_fetch_add(&E.nretired, 1, __ATOMIC_RELAXED);
+	if (i < (long)(sizeof(E.retired) / sizeof(E.retired[0])))
+		E.retired[i] = T.tmp;
+	else
 		munmap(T.tmp, PAGE);
 	T.tmp = NULL;
 }
@@ -264,7 +273,8 @@ static long *thread_sequence(int t, long *n)
 
 /* ---- vCPU threads -------------------------------------------------------- */
 
-static pthread_barrier_t start_line;
+/* ready_line: every vCPU is set up (pages mapped); start_line: go */
+static pthread_barrier_t ready_line, start_line;
 
 static void *vcpu(void *arg)
 {
@@ -273,6 +283,7 @@ static void *vcpu(void *arg)
 
 	if (fa_thread_init())
 		n = 0;
+	pthread_barrier_wait(&ready_line);
 	pthread_barrier_wait(&start_line);
 	if (sigsetjmp(T.jb, 1))
 		goto out;	/* a handler gave up: the run has failed */
@@ -307,6 +318,7 @@ static void *push_thread(void *arg)
 	(void)arg;
 	if (fa_thread_init())
 		return NULL;
+	__atomic_add_fetch(&E.helpers_ready, 1, __ATOMIC_RELEASE);
 	if (fa_write_all(T.sock, &req, 8))
 		goto out;
 	for (n = 0; n < E.pages && !__atomic_load_n(&E.abort, __ATOMIC_RELAXED); n++) {
@@ -360,6 +372,26 @@ static void *watchdog(void *arg)
 }
 
 /* ---- measurements and checks ------------------------------------------------ */
+
+/* FNV-1a of /proc/self/maps and its line count, read without allocating. */
+static void maps_digest(unsigned long long *hash, long *lines)
+{
+	char buf[4096];
+	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+	unsigned long long h = 0xcbf29ce484222325ULL;
+	long n = 0;
+	ssize_t got, i;
+
+	while (fd >= 0 && (got = read(fd, buf, sizeof(buf))) > 0)
+		for (i = 0; i < got; i++) {
+			h = (h ^ (unsigned char)buf[i]) * 0x100000001b3ULL;
+			n += buf[i] == '\n';
+		}
+	if (fd >= 0)
+		close(fd);
+	*hash = h;
+	*lines = n;
+}
 
 /* VMAs that overlap the area, from /proc/self/maps. */
 static long count_area_vmas(void)
@@ -432,7 +464,7 @@ int fa_engine_run(const struct fa_cfg *cfg, struct fa_result *res)
 {
 	pthread_t threads[256], push, dog;
 	unsigned long long t0;
-	int i, have_push = 0;
+	int i, have_push = 0, helpers;
 
 	memset(res, 0, sizeof(*res));
 	memset(&E, 0, sizeof(E));
@@ -441,7 +473,7 @@ int fa_engine_run(const struct fa_cfg *cfg, struct fa_result *res)
 	E.cfg = cfg;
 	E.res = res;
 	E.pages = cfg->pages;
-	E.fa_fd = E.uffd = -1;
+	E.fa_fd = E.uffd = E.pagemap_fd = -1;
 	E.abort_efd = eventfd(0, EFD_CLOEXEC);
 	E.faults_cap = 2 * cfg->pages + 4096;
 	E.e2e_cap = 2 * cfg->pages + 4096;
@@ -457,21 +489,35 @@ int fa_engine_run(const struct fa_cfg *cfg, struct fa_result *res)
 		free(E.placed);
 		return 0;
 	}
+	if (cfg->record_pfn)
+		E.pagemap_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	res->area_start = (uintptr_t)E.area;
 	res->vmas_before = count_area_vmas();
 	E.last_progress_ns = now_ns();
-	fa_backend_start();
+	helpers = fa_backend_start();
 	pthread_create(&dog, NULL, watchdog, NULL);
 	fa_ksteps_run(0);
 	if (cfg->push)
 		have_push = !pthread_create(&push, NULL, push_thread, NULL);
+	helpers += have_push;
+	/* helpers map their pages before the fault phase, so that its maps stay still */
+	while (__atomic_load_n(&E.helpers_ready, __ATOMIC_ACQUIRE) < helpers &&
+	       !__atomic_load_n(&E.abort, __ATOMIC_RELAXED))
+		usleep(1000);
+	pthread_barrier_init(&ready_line, NULL, cfg->threads + 1);
 	pthread_barrier_init(&start_line, NULL, cfg->threads + 1);
 	for (i = 0; i < cfg->threads; i++)
 		pthread_create(&threads[i], NULL, vcpu, (void *)(intptr_t)i);
+	pthread_barrier_wait(&ready_line);
+	/* every thread has mapped what it needs: the maps must stay as they are until the end */
+	maps_digest(&res->maps_hash_before, &res->maps_lines_before);
 	pthread_barrier_wait(&start_line);
-	t0 = now_ns();
+	t0 = res->t_start_ns = now_ns();
 	for (i = 0; i < cfg->threads; i++)
 		pthread_join(threads[i], NULL);
-	res->wall_ns = now_ns() - t0;
+	res->t_end_ns = now_ns();
+	res->wall_ns = res->t_end_ns - t0;
+	maps_digest(&res->maps_hash_after, &res->maps_lines_after);
 	if (have_push)
 		pthread_join(push, NULL);
 	if (res->vma_limit_pages < 0)
@@ -481,14 +527,22 @@ int fa_engine_run(const struct fa_cfg *cfg, struct fa_result *res)
 	__atomic_store_n(&watchdog_stop, 1, __ATOMIC_RELAXED);
 	pthread_join(dog, NULL);
 	watchdog_stop = 0;
-	fa_backend_stop();
 	res->nfaults = E.nfaults < E.faults_cap ? E.nfaults : E.faults_cap;
 	res->ne2e = E.ne2e < E.e2e_cap ? E.ne2e : E.e2e_cap;
 	res->pages_placed = E.pages_placed;
 	res->pages_pushed = E.pages_pushed;
 	res->eexist = E.eexist;
+	res->pfn_checked = E.pfn_checked;
+	res->pfn_kept = E.pfn_kept;
 	res->rss_kb = area_rss_kb();
 	verify(res);
+	if (res->ok && cfg->after)
+		fa_after_run();
+	fa_backend_stop();
+	for (i = 0; i < E.nretired && i < (long)(sizeof(E.retired) / sizeof(E.retired[0])); i++)
+		munmap(E.retired[i], PAGE);
+	if (E.pagemap_fd >= 0)
+		close(E.pagemap_fd);
 	for (i = 0; i < E.nsocks; i++)
 		close(E.socks[i]);
 	close(E.abort_efd);

@@ -33,6 +33,12 @@
 
 #define FA_MAX_KSTEPS 16
 
+/* what to do once every page is placed (kmod backends) */
+#define FA_AFTER_NONE 0
+#define FA_AFTER_COLLAPSE 1	/* FA_IOC_RELEASE, then MADV_COLLAPSE of the area */
+#define FA_AFTER_KSM 2		/* duplicate pages, MADV_MERGEABLE, then move a merged page */
+#define FA_AFTER_SHARED 3	/* move a page shared with a forked child, then copy it */
+
 struct fa_kstep_result {
 	int kind;
 	long page;
@@ -40,6 +46,9 @@ struct fa_kstep_result {
 	int before_errno;	/* while the page was missing */
 	long after_ret;
 	int after_errno;	/* after the page was placed */
+	int before_tid, after_tid;	/* the thread that made the access (a helper for remote reads) */
+	unsigned long long before_t0, before_t1;	/* CLOCK_MONOTONIC around the access */
+	unsigned long long after_t0, after_t1;
 };
 
 struct fa_cfg {
@@ -63,6 +72,8 @@ struct fa_cfg {
 	long kstep_pages[16];
 	const char *odirect_path;
 	int progress_fd;	/* -1, or a pipe: 8-byte count of pages placed, now and then */
+	int record_pfn;		/* read the pfn of every moved page before and after (pagemap) */
+	int after;		/* FA_AFTER_* */
 };
 
 struct fa_fault {
@@ -91,6 +102,13 @@ struct fa_result {
 	long missing_pages;	/* never arrived */
 	long first_missing[8];
 	long vma_limit_pages;	/* mprotect: pages placed when mprotect hit ENOMEM, else -1 */
+	unsigned long long area_start;	/* where the area was mapped */
+	unsigned long long t_start_ns, t_end_ns;	/* CLOCK_MONOTONIC: the fault phase */
+	unsigned long long maps_hash_before, maps_hash_after;	/* FNV-1a of /proc/self/maps */
+	long maps_lines_before, maps_lines_after;	/* its lines: every VMA of the process */
+	long pfn_checked;	/* record_pfn: places whose pfns were read */
+	long pfn_kept;		/* and where the page kept its pfn (a move, not a copy) */
+	long after_vals[8];	/* the FA_AFTER_* action's figures (AFTER_VALS in engine/run.py) */
 	int nksteps;
 	struct fa_kstep_result ksteps[16];
 };

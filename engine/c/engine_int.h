@@ -30,6 +30,11 @@ struct engine {
 	int abort;		/* atomic: stop now */
 	int socks[272];		/* every connection (256 vCPUs + handler, push, main), shut down on abort */
 	int nsocks;
+	char *retired[272];	/* threads' temporary pages, unmapped once the fault phase is over */
+	long nretired;		/* atomic */
+	int pagemap_fd;		/* cfg->record_pfn: /proc/self/pagemap */
+	int helpers_ready;	/* atomic: handler and push threads past fa_thread_init */
+	long pfn_checked, pfn_kept;	/* atomic */
 };
 extern struct engine E;
 
@@ -55,10 +60,13 @@ void fa_record_fault(unsigned long long addr, int tid, unsigned long long t0);
 
 /* backends.c */
 int fa_backend_setup(void);
-void fa_backend_start(void);
+int fa_backend_start(void);
 void fa_backend_stop(void);
 
 /* ksteps.c */
 void fa_ksteps_run(int after);
+
+/* after.c: cfg->after, once every page is placed and checked */
+void fa_after_run(void);
 
 #endif /* ENGINE_INT_H */

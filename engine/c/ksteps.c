@@ -6,6 +6,7 @@
  * Each runs while its page is missing, and again once the page is placed.
  */
 #define _GNU_SOURCE
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 
@@ -28,8 +29,8 @@ static long odirect_write(char *page, int *err)
 	return r;
 }
 
-/* A helper process reads the page out of this one (remote gup). */
-static long remote_read(char *page, int *err)
+/* A helper process reads the page out of this one (remote gup); *tid gets its pid. */
+static long remote_read(char *page, int *err, int *tid)
 {
 	struct { long ret; int err; } out = { -1, 0 };
 	pid_t parent = getpid(), pid;
@@ -39,6 +40,10 @@ static long remote_read(char *page, int *err)
 		*err = errno;
 		return -1;
 	}
+	/* The helper must not share the area copy-on-write: a later write (or a
+	 * FOLL_PIN read) would then fault to unshare the page, which is fork's
+	 * doing, not the marker's. */
+	madvise(E.area, E.pages * PAGE, MADV_DONTFORK);
 	pid = fork();
 	if (pid == 0) {
 		static char buf[PAGE];
@@ -50,7 +55,9 @@ static long remote_read(char *page, int *err)
 			_exit(1);
 		_exit(0);
 	}
+	madvise(E.area, E.pages * PAGE, MADV_DOFORK);
 	close(pfd[1]);
+	*tid = pid;
 	if (pid < 0 || read(pfd[0], &out, sizeof(out)) != sizeof(out))
 		out.err = pid < 0 ? errno : EIO;
 	close(pfd[0]);
@@ -92,7 +99,8 @@ void fa_ksteps_run(int after)
 		long page = c->kstep_pages[i];
 		char *p = E.area + page * PAGE;
 		long ret = -1;
-		int err = EINVAL;
+		int err = EINVAL, tid = syscall(SYS_gettid);
+		unsigned long long t0 = now_ns();
 
 		if (page < 0 || page >= E.pages)
 			continue;
@@ -103,7 +111,7 @@ void fa_ksteps_run(int after)
 			ret = odirect_write(p, &err);
 			break;
 		case FA_K_PROCESS_VM_READV:
-			ret = remote_read(p, &err);
+			ret = remote_read(p, &err, &tid);
 			break;
 		case FA_K_PIPE_READ:
 			ret = pipe_copy(p, true, &err);
@@ -117,9 +125,15 @@ void fa_ksteps_run(int after)
 		if (after) {
 			r->after_ret = ret;
 			r->after_errno = err;
+			r->after_tid = tid;
+			r->after_t0 = t0;
+			r->after_t1 = now_ns();
 		} else {
 			r->before_ret = ret;
 			r->before_errno = err;
+			r->before_tid = tid;
+			r->before_t0 = t0;
+			r->before_t1 = now_ns();
 		}
 	}
 	E.res->nksteps = c->nksteps < FA_MAX_KSTEPS ? c->nksteps : FA_MAX_KSTEPS;

@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from tests.guest.conftest import REPO, load_module, module_loaded, sh, unload_module
+from lab.module import REPO, load_module, module_loaded, sh, unload_module
 
 SELFTEST = REPO / "kmod/selftests/fa_selftest"
 STRESS_SECONDS = 60

@@ -8,7 +8,7 @@ import stat
 
 import pytest
 
-from tests.guest.conftest import module_loaded, sh
+from lab.module import module_loaded, sh
 
 N_PAGES = 4096
 

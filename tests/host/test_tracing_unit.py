@@ -17,7 +17,7 @@ def test_every_probe_has_bpf_functions():
 
     for p in probes.PROBES:
         if p.tracepoint:
-            assert f"PROBE_{p.name}" in BPF_TEXT
+            assert f"TRACEPOINT_PROBE({p.tracepoint.replace(':', ', ')})" in BPF_TEXT
             continue
         assert f"int ent_{p.name}(" in BPF_TEXT, p.name
         assert (f"RET_OF({p.name})" in BPF_TEXT or f"RET32_OF({p.name})" in BPF_TEXT) == p.ret, p.name
@@ -33,10 +33,10 @@ def test_resolve_reports_missing_with_reasons():
 
 
 def test_cflags_filters():
-    flags = probes.cflags({"signal_generate"}, True, (0x1000, 0x2000), False, 64)
-    assert "-DFILTER_TGID=1" in flags and "-DEVENTS=0" in flags and "-DPROBE_signal_generate=1" in flags
+    flags = probes.cflags(True, (0x1000, 0x2000), 64)
+    assert "-DFILTER_TGID=1" in flags and "-DRINGBUF_PAGES=64" in flags
     assert "-DADDR_LO=0x1000ULL" in flags and "-DADDR_HI=0x2000ULL" in flags
-    assert "-DFILTER_ADDR=0" in probes.cflags(set(), False, None, True, 64)
+    assert "-DFILTER_ADDR=0" in probes.cflags(False, None, 64)
 
 
 def test_event_dict_names_fields_per_probe():

@@ -1,0 +1,1 @@
+"""Analysis of scenario results: invariants, figures, plots and reports."""

@@ -1,0 +1,44 @@
+"""Figures of one run, each with its unit, for the report's comparison table."""
+import statistics
+
+from engine.run import p99
+
+# (key, column header, unit)
+COLUMNS = (
+    ("pages", "pages", "pages"),
+    ("faults", "faults", "faults"),
+    ("pages_per_s", "rate", "pages/s"),
+    ("e2e_median_us", "e2e median", "us"),
+    ("e2e_p99_us", "e2e p99", "us"),
+    ("resolve_median_us", "resolve median", "us"),
+    ("eexist", "EEXIST", "races"),
+    ("vmas_added", "VMAs added", "VMAs"),
+    ("pfn_kept_pct", "pfn kept", "%"),
+    ("tlb_per_page", "TLB flushes", "per page"),
+    ("lost_events", "lost", "events"),
+)
+
+
+def _us(values, fn):
+    return round(fn(values) / 1000, 1) if values else None
+
+
+def of_run(run):
+    r = run.result
+    placed = r["pages_placed"] or 1
+    tlb = None
+    if "tlb" in run.trace.get("groups", ()):
+        if run.events is not None:
+            flushes = [e for e in run.events if e["probe"] == "flush_tlb_mm_range" and e["tgid"] == run.tgid
+                       and r["t_start_ns"] <= e["ts_ns"] <= r["t_end_ns"]]
+            tlb = round(len(flushes) / placed, 3)
+        else:
+            tlb = round(run.trace["counts"].get("flush_tlb_mm_range", 0) / placed, 3)
+    return {
+        "pages": r["pages"], "faults": r["faults"], "pages_per_s": round(r["pages_per_s"]),
+        "e2e_median_us": _us(r["e2e_ns"], statistics.median), "e2e_p99_us": _us(r["e2e_ns"], p99),
+        "resolve_median_us": _us(r["resolve_ns"], statistics.median), "eexist": r["eexist"],
+        "vmas_added": r["maps_lines_after"] - r["maps_lines_before"],
+        "pfn_kept_pct": round(100 * r["pfn_kept"] / r["pfn_checked"], 1) if r["pfn_checked"] else None,
+        "tlb_per_page": tlb, "lost_events": run.trace.get("lost_events", 0),
+    }

@@ -1,0 +1,377 @@
+"""The seed's claims as checks on one run: each invariant declares what it
+needs (trace events, run data) and returns pass, fail or skip with its
+reason, plus metrics with units.
+
+check() applies the declarations first: a needed probe that was not traced,
+is missing on this kernel, or lost events make the invariant skip and say
+why; it never crashes on a trace that lacks something.
+"""
+import dataclasses
+import errno
+import statistics
+
+from lab import dmesg
+
+VM_FAULT_SIGBUS = 0x2
+FAULT_FLAG_USER = 1 << 6
+PAGE = 4096
+VMA_NEW = ("vm_area_alloc", "vm_area_dup")  # every new vm_area_struct comes from one of these
+VMA_EVENTS = VMA_NEW + ("__split_vma", "copy_vma", "mmap_region", "vma_expand", "vma_merge_new_range")
+MAP_PATHS = ("fa_map_page", "move_pages", "mfill_atomic_copy")  # one placement each, per backend family
+PROBE_GROUP = {}  # filled from tracing.probes below, without importing bcc
+
+
+@dataclasses.dataclass
+class Verdict:
+    invariant: str
+    run: str
+    status: str  # pass, fail, skip
+    reason: str
+    metrics: dict  # name -> [value, unit]
+    expect: str = "pass"
+
+    @property
+    def as_expected(self):
+        """A skip is not a failure; a pass where a fail was predicted is."""
+        return self.status == "skip" or self.status == self.expect
+
+
+@dataclasses.dataclass(frozen=True)
+class Invariant:
+    name: str
+    fn: object
+    passes_when: str
+    events: tuple = ()  # probes whose events it needs, all of them
+    any_events: tuple = ()  # of these, at least one
+    complete: bool = False  # it reads absence of events: a lossy trace cannot show it
+    data: tuple = ()  # run data: faults, maps, pfn, vma_series, dmesg, kernel_steps, kill, after:<kind>, link
+    params: dict = dataclasses.field(default_factory=dict)  # name -> (default, unit, help)
+    once: bool = False  # judged once per scenario, not per run
+
+
+INVARIANTS = {}
+
+
+def invariant(name, passes_when, **kw):
+    def wrap(fn):
+        INVARIANTS[name] = Invariant(name, fn, passes_when, **kw)
+        return fn
+    return wrap
+
+
+def _probes():
+    if not PROBE_GROUP:
+        from tracing.probes import PROBES
+        PROBE_GROUP.update({p.name: p.group for p in PROBES})
+    return PROBE_GROUP
+
+
+def _unmet(inv, run):
+    """Why inv cannot be judged on run, or ''."""
+    if inv.events or inv.any_events:
+        if run.events is None:
+            return "the scenario's tracing has events off"
+        groups, missing = set(run.trace.get("groups", ())), run.trace.get("missing", {})
+        names = list(inv.events) + list(inv.any_events)
+        for name in names:
+            if _probes()[name] not in groups and name in inv.events:
+                return f"needs probe {name}: group {_probes()[name]!r} was not traced"
+            if name in missing and name in inv.events:
+                return f"needs probe {name}, missing here: {missing[name]}"
+        if inv.any_events and not any(_probes()[n] in groups and n not in missing for n in inv.any_events):
+            return f"needs one of the probes {', '.join(inv.any_events)}; none was traced"
+        lost = run.trace.get("lost_events", 0)
+        if inv.complete and lost:
+            return f"{lost} events were lost, so an absence proves nothing (raise tracing.ringbuf_pages)"
+    for need in inv.data:
+        if need.startswith("after:") and run.config["workload"]["after"] != need[6:]:
+            return f"needs workload.after: {need[6:]}"
+        if need == "kernel_steps" and not run.result.get("kernel_steps"):
+            return "needs workload.kernel_steps"
+        if need == "kill" and not run.config["source"]["kill_after_pages"]:
+            return "needs source.kill_after_pages"
+        if need == "link" and not run.config["source"]["delay_us"]:
+            return "needs a link delay (source.delay_us)"
+        if need == "pfn" and not run.extra.get("record_pfn"):
+            return "the runner did not read pfns (it does when a scenario checks zero_copy)"
+        if need == "vma_series" and not run.vma_series:
+            return "no VMA count was sampled"
+    return ""
+
+
+def check(spec, run, label=None):
+    """Apply one scenario invariant entry ({name, backends, expect, params}) to a run."""
+    inv = INVARIANTS[spec["name"]]
+    label = label or run.label
+    why = _unmet(inv, run)
+    if why:
+        return Verdict(inv.name, label, "skip", why, {}, spec["expect"])
+    status, reason, metrics = inv.fn(run, spec["params"])
+    return Verdict(inv.name, label, status, reason, metrics, spec["expect"])
+
+
+def check_all(specs, runs):
+    """Every invariant of a scenario on every run it applies to, in order."""
+    out = []
+    for spec in specs:
+        chosen = [r for r in runs if not spec["backends"] or r.backend in spec["backends"]]
+        if not chosen:
+            out.append(Verdict(spec["name"], "-", "skip", "no run of the backends it names", {}, spec["expect"]))
+        elif INVARIANTS[spec["name"]].once:
+            out.append(check(spec, chosen[-1], label="all runs"))
+        else:
+            out += [check(spec, r) for r in chosen]
+    return out
+
+
+def _verdict(ok, reason, metrics):
+    return ("pass" if ok else "fail"), reason, metrics
+
+
+def span(e):
+    """(entry, return) ns of an event; ts is the return time (tracing/bpf_text.py)."""
+    return e["ts_ns"] - e.get("lat_ns", 0), e["ts_ns"]
+
+
+def in_phase(run, events):
+    lo, hi = run.result["t_start_ns"], run.result["t_end_ns"]
+    return [e for e in events if lo <= e["ts_ns"] <= hi and e["tgid"] == run.tgid]
+
+
+@invariant("no_vma_created", "no VMA event for the workload's tgid during the fault phase, and "
+           "/proc/pid/maps is identical before and after it", events=VMA_NEW, complete=True, data=("maps",))
+def no_vma_created(run, params):
+    made = [e for e in in_phase(run, run.events) if e["probe"] in VMA_EVENTS]
+    r = run.result
+    metrics = {"vma_events": [len(made), "events"], "vmas_before": [r["maps_lines_before"], "VMAs"],
+               "vmas_after": [r["maps_lines_after"], "VMAs"]}
+    if made:
+        first = made[0]
+        return "fail", (f"{len(made)} VMA events in the fault phase, first {first['probe']} on thread "
+                        f"{first['tid']}"), metrics
+    if not r["maps_same"]:
+        return "fail", (f"/proc/pid/maps changed: {r['maps_lines_before']} -> {r['maps_lines_after']} "
+                        "lines"), metrics
+    return "pass", f"no VMA event; maps identical ({r['maps_lines_before']} VMAs)", metrics
+
+
+def _at(e, page):
+    """The event names an address on this page (address, start..start+length, dst)."""
+    for field in ("address", "dst"):
+        if field in e and e[field] // PAGE * PAGE == page:
+            return True
+    start = e.get("start")
+    size = e.get("length") or e.get("pages_asked", 0) * PAGE
+    return start is not None and start // PAGE * PAGE <= page < start + max(size, 1)
+
+
+GUP_KINDS = {"odirect": "fast", "process_vm_readv": "remote", "pipe-read": "uaccess", "pipe-write": "uaccess"}
+
+
+def _gup_before(evs, step, page):
+    """Problems with the chain of one kernel access to a missing page, or []."""
+    kind, bad = GUP_KINDS[step["kind"]], []
+    faults = [e for e in evs if e["probe"] == "handle_mm_fault" and _at(e, page)]
+    if len(faults) != 1:
+        return [f"{len(faults)} handle_mm_fault calls on the page, not 1"]
+    f = faults[0]
+    if not f["vm_fault"] & VM_FAULT_SIGBUS:
+        bad.append(f"handle_mm_fault returned {f['vm_fault']:#x}, not VM_FAULT_SIGBUS")
+    if step["before_errno"] != "EFAULT":
+        bad.append(f"the caller got {step['before_errno']} (ret {step['before_ret']}), not EFAULT")
+    slow = [e for e in evs if e["probe"] == "__get_user_pages" and _at(e, page)]
+    if kind == "uaccess":
+        if f["gup"] or slow:
+            bad.append("a user copy went through gup")
+        return bad
+    if not f["gup"]:
+        bad.append("the fault did not come from gup (regs != NULL)")
+    if len(slow) != 1:
+        return bad + [f"{len(slow)} __get_user_pages calls on the page, not 1"]
+    chain = [slow[0], f]
+    if kind == "fast":
+        fast = [e for e in evs if e["probe"] == "gup_fast_fallback" and _at(e, page)]
+        if len(fast) != 1:
+            return bad + [f"{len(fast)} gup_fast_fallback calls on the page, not 1"]
+        if fast[0]["pages_returned"] >= fast[0]["pages_asked"]:
+            bad.append("gup_fast_fallback was not short")
+        chain = [fast[0]] + chain
+    entries, returns = [span(e)[0] for e in chain], [span(e)[1] for e in chain]
+    if entries != sorted(entries) or returns != sorted(returns, reverse=True):
+        bad.append("out of order: " + " > ".join(e["probe"] for e in chain) + " do not nest")
+    return bad
+
+
+def _gup_after(evs, step, page):
+    bad = []
+    if step["after_errno"] != "0":
+        bad.append(f"after the map the caller got {step['after_errno']}")
+    if [e for e in evs if e["probe"] == "handle_mm_fault" and _at(e, page)]:
+        bad.append("a fault on the page after the map")
+    if GUP_KINDS[step["kind"]] == "fast":
+        slow = [e for e in evs if e["probe"] == "__get_user_pages" and _at(e, page)]
+        fast = [e for e in evs if e["probe"] == "gup_fast_fallback" and _at(e, page)]
+        if slow or not fast or fast[0]["pages_returned"] != fast[0]["pages_asked"]:
+            bad.append("gup_fast did not take the page alone after the map")
+    return bad
+
+
+@invariant("gup_fallback", "for every kernel-access step on a marker: gup_fast comes back short, the slow "
+           "path runs, handle_mm_fault (regs NULL) on that address returns SIGBUS, the caller gets EFAULT, "
+           "in that order on that thread (a user copy: the fault alone, no gup); after the map gup_fast "
+           "takes the page with no slow path",
+           events=("handle_mm_fault", "__get_user_pages", "gup_fast_fallback"), data=("kernel_steps",))
+def gup_fallback(run, params):
+    problems = []
+    area = run.result["area_start"]
+    for step in run.result["kernel_steps"]:
+        page = area + step["page"] * PAGE
+        for when, check_fn in (("before", _gup_before), ("after", _gup_after)):
+            lo, hi = step[f"{when}_window"]
+            evs = [e for e in run.events if lo <= e["ts_ns"] <= hi and e["tid"] == step[f"{when}_tid"]]
+            problems += [f"{step['kind']} page {step['page']} {when}: {p}" for p in check_fn(evs, step, page)]
+    n = len(run.result["kernel_steps"])
+    metrics = {"steps": [n, "kernel accesses"], "problems": [len(problems), "steps"]}
+    return _verdict(not problems, "; ".join(problems[:3]) or f"{n} steps fell back and failed in order, "
+                    "then took the page directly", metrics)
+
+
+@invariant("zero_copy", "every move kept the source pfn, and no page was allocated in the map path",
+           events=("vma_alloc_folio_noprof",), any_events=MAP_PATHS, complete=True, data=("pfn",))
+def zero_copy(run, params):
+    r = run.result
+    calls = [e for e in run.events if e["probe"] in MAP_PATHS and e["tgid"] == run.tgid]
+    allocs = [e for e in run.events if e["probe"] == "vma_alloc_folio_noprof" and e["tgid"] == run.tgid]
+    windows = {}
+    for c in calls:
+        windows.setdefault(c["tid"], []).append(span(c))
+    inside = [a for a in allocs if any(lo <= a["ts_ns"] <= hi for lo, hi in windows.get(a["tid"], ()))]
+    kept = r["pfn_kept"] / r["pfn_checked"] * 100 if r["pfn_checked"] else 0.0
+    metrics = {"pfn_kept": [round(kept, 2), "%"], "pages_checked": [r["pfn_checked"], "pages"],
+               "allocations_in_map_path": [len(inside), "pages"], "map_calls": [len(calls), "calls"]}
+    if not r["pfn_checked"]:
+        return "fail", "no placement had its pfn read", metrics
+    if r["pfn_kept"] != r["pfn_checked"]:
+        return "fail", f"{r['pfn_checked'] - r['pfn_kept']} of {r['pfn_checked']} pages changed pfn", metrics
+    if inside:
+        return "fail", f"{len(inside)} pages allocated inside the map path", metrics
+    return "pass", f"{r['pfn_checked']} pages kept their pfn; no allocation in {len(calls)} map calls", metrics
+
+
+@invariant("one_fault_per_page", "no page faults twice, except a repeat that lost a placement race (EEXIST), "
+           "plus max_repeats more", data=("faults",),
+           params={"max_repeats": (0, "faults", "repeats allowed beyond the EEXIST races")})
+def one_fault_per_page(run, params):
+    r = run.result
+    per_page = {}
+    for a in r["fault_addr"]:
+        per_page[a] = per_page.get(a, 0) + 1
+    repeats = sum(n - 1 for n in per_page.values())
+    worst = max(per_page.values(), default=0)
+    metrics = {"pages_faulted": [len(per_page), "pages"], "faults": [len(r["fault_addr"]), "faults"],
+               "repeats": [repeats, "faults"], "eexist_races": [r["eexist"], "places"],
+               "max_per_page": [worst, "faults"]}
+    allowed = r["eexist"] + params["max_repeats"]
+    return _verdict(repeats <= allowed, f"{repeats} repeats, {allowed} allowed ({r['eexist']} EEXIST races "
+                    f"+ {params['max_repeats']}); at most {worst} faults on one page", metrics)
+
+
+@invariant("nothing_lost", "every page arrived and matches the source image", data=("faults",))
+def nothing_lost(run, params):
+    r = run.result
+    metrics = {"pages": [r["pages"], "pages"], "placed": [r["pages_placed"], "pages"],
+               "bad": [r["bad_pages"], "pages"], "missing": [r["missing_pages"], "pages"]}
+    if r["bad_pages"]:
+        return "fail", f"{r['bad_pages']} pages differ from the source, first {r['first_bad']}", metrics
+    if r["missing_pages"]:
+        return "fail", f"{r['missing_pages']} pages never arrived, first {r['first_missing']}", metrics
+    if not r["ok"]:
+        return "fail", f"the run failed: {r['error']}", metrics
+    return "pass", f"all {r['pages']} pages match the source", metrics
+
+
+@invariant("vma_limit", "VMAs grow with pages until vm.max_map_count stops the run; reports the pages reached",
+           data=("vma_series",), params={"slack": (16, "VMAs", "how far below the limit the count may stop")})
+def vma_limit(run, params):
+    r, limit = run.result, run.extra.get("max_map_count", 0)
+    series = run.vma_series
+    metrics = {"pages_reached": [r["vma_limit_pages"], "pages"], "vmas_at_stop": [r["maps_lines_after"], "VMAs"],
+               "max_map_count": [limit, "VMAs"]}
+    if r["vma_limit_pages"] < 0:
+        return "fail", f"the limit was never reached ({r['maps_lines_after']} VMAs at the end)", metrics
+    if r["maps_lines_after"] < limit - params["slack"]:
+        return "fail", f"stopped at {r['maps_lines_after']} VMAs, below vm.max_map_count {limit}", metrics
+    if series[-1][2] <= series[0][2]:
+        return "fail", "the VMA count did not grow with the pages placed", metrics
+    return "pass", (f"VMAs grew from {series[0][2]} to {r['maps_lines_after']} (vm.max_map_count {limit}); "
+                    f"mprotect failed with ENOMEM after {r['vma_limit_pages']} pages"), metrics
+
+
+@invariant("dmesg_clean", "the kernel log of the scenario has no BUG, WARNING, Oops, Bad rss-counter or "
+           "Bad page", data=("dmesg",), once=True)
+def dmesg_clean(run, params):
+    bad = dmesg.problems(run.dmesg)
+    return _verdict(not bad, bad[0].strip() if bad else "no bad line", {"bad_lines": [len(bad), "lines"]})
+
+
+@invariant("fails_fast", "a killed source makes the run fail within max_seconds, naming the missing pages",
+           data=("kill",), params={"max_seconds": (10.0, "s", "from the kill to the end of the run")})
+def fails_fast(run, params):
+    r, took = run.result, run.extra.get("kill_to_end_s")
+    metrics = {"kill_to_end": [took, "s"], "missing": [r["missing_pages"], "pages"]}
+    if took is None:
+        return "fail", "the source was never killed (the run ended first)", metrics
+    if r["ok"]:
+        return "fail", "the run succeeded although its source was killed", metrics
+    if not r["missing_pages"] or not r["first_missing"]:
+        return "fail", "the failed run did not name its missing pages", metrics
+    return _verdict(took <= params["max_seconds"], f"failed {took:.2f} s after the kill: {r['error']}; "
+                    f"{r['missing_pages']} pages missing, first {r['first_missing'][:4]}", metrics)
+
+
+@invariant("latency_floor", "the median fault takes at least one link round trip (2 x delay_us)",
+           data=("link", "faults"))
+def latency_floor(run, params):
+    r = run.result
+    rtt_us = 2 * run.config["source"]["delay_us"]
+    med = statistics.median(r["resolve_ns"]) / 1000 if r["resolve_ns"] else 0.0
+    metrics = {"resolve_median": [round(med, 1), "us"], "link_rtt": [rtt_us, "us"]}
+    return _verdict(med >= rtt_us, f"median resolve {med:.0f} us against a round trip of {rtt_us} us", metrics)
+
+
+@invariant("thp_collapse", "after FA_IOC_RELEASE, MADV_COLLAPSE makes AnonHugePages cover the area (a "
+           "regular anonymous VMA again) and every page keeps its content", data=("after:collapse",),
+           params={"coverage": (1.0, "fraction", "share of the huge-page-aligned area that must be huge")})
+def thp_collapse(run, params):
+    a = run.result["after"]
+    metrics = {"huge_before": [a["huge_kb_before"], "kB"], "huge_after": [a["huge_kb_after"], "kB"],
+               "huge_possible": [a["huge_kb_possible"], "kB"]}
+    if a["release_errno"] or a["collapse_errno"]:
+        return "fail", (f"release: {errno.errorcode.get(a['release_errno'], 'ok')}, collapse: "
+                        f"{errno.errorcode.get(a['collapse_errno'], 'ok')}"), metrics
+    if a["pages_right"] != run.result["pages"]:
+        return "fail", f"page {a['pages_right']} changed in the collapse", metrics
+    want = params["coverage"] * a["huge_kb_possible"]
+    return _verdict(a["huge_kb_after"] >= want > 0, f"AnonHugePages {a['huge_kb_before']} -> "
+                    f"{a['huge_kb_after']} kB of {a['huge_kb_possible']} kB possible", metrics)
+
+
+@invariant("ksm_refused", "KSM merges the duplicate pages, FA_IOC_MAP from a merged page gets EBUSY, and "
+           "FA_MAP_COPY of it works", data=("after:ksm",))
+def ksm_refused(run, params):
+    a = run.result["after"]
+    metrics = {"identical": [a["pages_identical"], "pages"], "merged": [a["pages_merged"], "pages"],
+               "waited": [a["waited_ms"], "ms"]}
+    move, copy = errno.errorcode.get(a["move_errno"], "0"), errno.errorcode.get(a["copy_errno"], "0")
+    ok = a["pages_merged"] >= 2 and a["move_errno"] == errno.EBUSY and not a["copy_errno"] and a["copy_right"]
+    return _verdict(ok, f"{a['pages_merged']} of {a['pages_identical']} pages merged; move: {move}, copy: "
+                    f"{copy}{'' if a['copy_right'] else ' (wrong content)'}", metrics)
+
+
+@invariant("shared_refused", "a page shared with a forked child: the move gets EBUSY, FA_MAP_COPY works",
+           data=("after:shared",))
+def shared_refused(run, params):
+    a = run.result["after"]
+    move, copy = errno.errorcode.get(a["move_errno"], "0"), errno.errorcode.get(a["copy_errno"], "0")
+    ok = a["move_errno"] == errno.EBUSY and not a["copy_errno"] and a["copy_right"]
+    return _verdict(ok, f"move: {move}, copy: {copy}{'' if a['copy_right'] else ' (wrong content)'}", {})

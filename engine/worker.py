@@ -1,0 +1,42 @@
+"""python -m engine.worker: one engine run in a process of its own.
+
+The scenario runner traces this process's tgid, so the tgid holds the
+workload and nothing else (the runner's own threads and BPF polling would
+otherwise add mappings and faults of their own).
+
+Protocol, one JSON line each way at a time: the parent starts
+`python -m engine.worker PROGRESS_FD` and writes the engine.run() keyword
+arguments; the worker, its imports done, answers {"ready": true}; the parent
+adds the pid to its tracer (so that Python's start-up stays out of the
+trace) and writes "go"; the worker prints {"source_pid": N} once the source
+runs, then {"result": RunResult}, and exits.
+"""
+import dataclasses
+import json
+import sys
+
+from engine.run import KernelStep, SourceSpec, run
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    progress_fd = int(argv[0]) if argv else -1
+    kw = json.loads(sys.stdin.readline())
+    kw["source"] = SourceSpec(**kw.get("source", {}))
+    kw["kernel_steps"] = [KernelStep(**k) for k in kw.get("kernel_steps", [])]
+
+    def on_source(src):
+        print(json.dumps({"source_pid": src.proc.pid}), flush=True)
+
+    from engine import _engine  # noqa: F401 (loaded now, before the traced part)
+
+    print(json.dumps({"ready": True}), flush=True)
+    if sys.stdin.readline().strip() != "go":
+        return 1
+    res = run(progress_fd=progress_fd, on_source=on_source, **kw)
+    print(json.dumps({"result": dataclasses.asdict(res)}), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Scenarios: YAML-described experiments, checked against scenarios.schema."""

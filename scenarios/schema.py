@@ -1,0 +1,268 @@
+"""The scenario schema, in code: every key has a type, a default and help.
+
+load() reads a YAML file, checks it against SCHEMA, and returns the
+scenario with every default filled in.  Any error names file:line, the key,
+and what is allowed; an unknown key is an error.  scenarios/README.md is
+generated from SCHEMA (python -m scenarios doc) and a test keeps it current.
+"""
+import dataclasses
+from pathlib import Path
+
+import yaml
+
+from analysis.invariants import INVARIANTS
+from engine.run import AFTER, BACKENDS, KERNEL_STEPS, PATTERNS
+from tracing.probes import GROUPS
+
+REQUIRED = object()
+
+
+class ScenarioError(Exception):
+    pass
+
+
+@dataclasses.dataclass(frozen=True)
+class Key:
+    name: str
+    type: str  # str, int, float, bool, str-or-list, list, mapping, section, overrides (a section without defaults)
+    default: object
+    help: str
+    choices: tuple = ()
+    minimum: float | None = None
+    keys: tuple = ()  # a section's keys, or a list item's keys
+
+
+def _k(name, type_, default, help_, **kw):
+    return Key(name, type_, default, help_, **kw)
+
+
+KERNEL_STEP = (
+    _k("kind", "str", REQUIRED, "how the kernel reaches the page", choices=tuple(KERNEL_STEPS)),
+    _k("page", "int", REQUIRED, "area page it reaches, while missing and again once placed", minimum=0),
+)
+AREA = (
+    _k("pages", "int", 16384, "pages of 4 KiB in the destination area", minimum=1),
+    _k("thp", "bool", False, "MADV_HUGEPAGE on the area (else MADV_NOHUGEPAGE)"),
+    _k("kind", "str", "anon", "anon: MAP_ANONYMOUS; dev-zero: MAP_PRIVATE of /dev/zero", choices=("anon", "dev-zero")),
+)
+WORKLOAD = (
+    _k("threads", "int", 1, "vCPU threads touching the area", minimum=1),
+    _k("pattern", "str", "sequential", "order of first touches", choices=tuple(PATTERNS)),
+    _k("seed", "int", 1, "seed of the source image and of the pattern", minimum=0),
+    _k("hot_fraction", "float", 0.1, "hot-set: share of pages that are hot", minimum=0),
+    _k("hot_probability", "float", 0.9, "hot-set: share of accesses that go to them", minimum=0),
+    _k("zipf_s", "float", 1.0, "zipf: exponent", minimum=0),
+    _k("accesses", "int", 0, "hot-set, zipf: accesses per thread (0: pages / threads)", minimum=0),
+    _k("stride", "int", 7, "stride: step in pages", minimum=1),
+    _k("kernel_steps", "list", [], "kernel accesses to missing pages, before the vCPUs start",
+       keys=KERNEL_STEP),
+    _k("after", "str", "none", "what to do once every page is placed (kmod backends)", choices=tuple(AFTER)),
+    _k("timeout_s", "float", 60.0, "fail the run when no page is placed for this long", minimum=1),
+    _k("max_map_count", "int", 0, "vm.max_map_count for the run, restored after (0: leave it)", minimum=0),
+)
+SOURCE = (
+    _k("transport", "str", "unix", "unix socket, or tcp through a veth pair between namespaces",
+       choices=("unix", "tcp")),
+    _k("delay_us", "int", 0, "tcp: netem one-way delay, us", minimum=0),
+    _k("rate_mbit", "int", 0, "tcp: netem rate, Mbit/s (0: unlimited)", minimum=0),
+    _k("push", "bool", False, "a background stream pushes every page in order"),
+    _k("kill_after_pages", "int", 0, "SIGKILL the source once this many pages are placed (0: never)",
+       minimum=0),
+)
+TRACING = (
+    _k("groups", "list", list(GROUPS), "probe groups to attach", choices=GROUPS),
+    _k("events", "bool", True, "keep every event (trace.jsonl); false: counts and histograms only"),
+    _k("ringbuf_pages", "int", 4096, "ring buffer size in pages (a power of two); the whole session "
+       "uses the largest any scenario asks", minimum=1),
+)
+GUEST = (
+    _k("memory", "str", "2G", "guest memory (qemu syntax); scenarios run in one boot per memory and cpus"),
+    _k("cpus", "int", 2, "guest vCPUs", minimum=1),
+    _k("timeout_s", "float", 300.0, "the scenario's share of the boot's time limit", minimum=10),
+)
+INVARIANT = (
+    _k("name", "str", REQUIRED, "which invariant", choices=tuple(INVARIANTS)),
+    _k("backends", "list", [], "the backends it applies to (empty: all)", choices=tuple(BACKENDS)),
+    _k("expect", "str", "pass", "the outcome the scenario predicts (fail: the strawman breaks the claim)",
+       choices=("pass", "fail")),
+    _k("params", "mapping", {}, "the invariant's parameters (see the invariant table)"),
+)
+VARIANT = (
+    _k("label", "str", REQUIRED, "name of the variant in tables and plots"),
+    _k("area", "overrides", {}, "keys of area that differ", keys=AREA),
+    _k("workload", "overrides", {}, "keys of workload that differ", keys=WORKLOAD),
+    _k("source", "overrides", {}, "keys of source that differ", keys=SOURCE),
+)
+SCHEMA = (
+    _k("name", "str", REQUIRED, "short name: results go to results/<UTC time>-<name>/"),
+    _k("description", "str", "", "what the scenario runs"),
+    _k("expect", "str", REQUIRED, "prose: what the scenario should show"),
+    _k("backend", "str-or-list", "kmod", "one backend, or a list to compare", choices=tuple(BACKENDS)),
+    _k("repeats", "int", 1, "runs of each backend and variant", minimum=1),
+    _k("guest", "section", {}, "the guest it needs", keys=GUEST),
+    _k("area", "section", {}, "the destination area", keys=AREA),
+    _k("workload", "section", {}, "the vCPU threads and kernel accesses", keys=WORKLOAD),
+    _k("source", "section", {}, "the page source and its link", keys=SOURCE),
+    _k("tracing", "section", {}, "what the tracer records", keys=TRACING),
+    _k("variants", "list", [], "runs that differ from the base in some keys (each is run per backend)",
+       keys=VARIANT),
+    _k("invariants", "list", [], "the claims to check, each by name or as a mapping", keys=INVARIANT),
+)
+
+
+class _Checker:
+    def __init__(self, path):
+        self.path = path
+        self.ctor = yaml.SafeLoader("")
+
+    def fail(self, node, where, msg):
+        raise ScenarioError(f"{self.path}:{node.start_mark.line + 1}: {where}: {msg}")
+
+    def scalar(self, node, key, where):
+        if not isinstance(node, yaml.ScalarNode):
+            self.fail(node, where, f"expected a single {key.type} value")
+        value = self.ctor.construct_object(node)
+        want = {"str": str, "int": int, "float": (int, float), "bool": bool}[key.type]
+        if not isinstance(value, want) or (key.type in ("int", "float") and isinstance(value, bool)):
+            self.fail(node, where, f"{value!r} is not a {key.type}: {key.help}")
+        if key.type == "float":
+            value = float(value)
+        if key.choices and value not in key.choices:
+            self.fail(node, where, f"{value!r} is not allowed; use one of: {', '.join(map(str, key.choices))}")
+        if key.minimum is not None and value < key.minimum:
+            self.fail(node, where, f"{value!r} is below the minimum of {key.minimum:g}")
+        return value
+
+    def mapping(self, node, keys, where, fill=True):
+        if not isinstance(node, yaml.MappingNode):
+            self.fail(node, where or "scenario", "expected a mapping of keys")
+        by_name = {k.name: k for k in keys}
+        out = {}
+        for knode, vnode in node.value:
+            name = self.ctor.construct_object(knode)
+            here = f"{where}.{name}" if where else str(name)
+            if name not in by_name:
+                self.fail(knode, here, f"unknown key; allowed here: {', '.join(by_name)}")
+            if name in out:
+                self.fail(knode, here, "given twice")
+            out[name] = self.value(vnode, by_name[name], here)
+        for k in keys if fill else ():
+            if k.name not in out:
+                if k.default is REQUIRED:
+                    self.fail(node, f"{where}.{k.name}" if where else k.name, f"missing: {k.help}")
+                out[k.name] = self.defaults(k)
+        return out
+
+    def defaults(self, key):
+        if key.type == "overrides":
+            return {}
+        if key.type == "str-or-list":
+            return [key.default]
+        if key.type == "section":
+            return {k.name: self.defaults(k) for k in key.keys}
+        return list(key.default) if isinstance(key.default, list) else \
+            dict(key.default) if isinstance(key.default, dict) else key.default
+
+    def value(self, node, key, where):
+        if key.type in ("section", "overrides"):
+            return self.mapping(node, key.keys, where, fill=key.type == "section")
+        if key.type == "mapping":
+            if not isinstance(node, yaml.MappingNode):
+                self.fail(node, where, "expected a mapping")
+            return {self.ctor.construct_object(k): self.ctor.construct_object(v, deep=True)
+                    for k, v in node.value}
+        if key.type == "str-or-list":
+            if isinstance(node, yaml.SequenceNode):
+                return self.items(node, key, where)
+            return [self.scalar(node, dataclasses.replace(key, type="str"), where)]
+        if key.type == "list":
+            return self.items(node, key, where)
+        return self.scalar(node, key, where)
+
+    def items(self, node, key, where):
+        if not isinstance(node, yaml.SequenceNode):
+            self.fail(node, where, "expected a list")
+        out = []
+        for i, item in enumerate(node.value):
+            here = f"{where}[{i}]"
+            if key.name == "invariants":
+                if isinstance(item, yaml.ScalarNode):  # a bare name
+                    item = yaml.MappingNode("tag:yaml.org,2002:map", [
+                        (yaml.ScalarNode("tag:yaml.org,2002:str", "name", item.start_mark), item)], item.start_mark)
+                out.append(self.invariant(self.mapping(item, key.keys, here), item, here))
+            elif key.keys:
+                out.append(self.mapping(item, key.keys, here))
+            else:
+                out.append(self.scalar(item, dataclasses.replace(key, type="str"), here))
+        if not out and key.type == "str-or-list":
+            self.fail(node, where, "the list is empty")
+        return out
+
+
+    def invariant(self, inv, node, where):
+        """An invariant's params: known names, the default's type, defaults filled in."""
+        spec = INVARIANTS[inv["name"]]
+        for name, value in inv["params"].items():
+            if name not in spec.params:
+                self.fail(node, f"{where}.params.{name}",
+                          f"unknown parameter of {inv['name']}; allowed: {', '.join(spec.params) or 'none'}")
+            default = spec.params[name][0]
+            number = isinstance(value, (int, float)) and not isinstance(value, bool)
+            if isinstance(default, bool) != isinstance(value, bool) or not isinstance(default, bool) and not number:
+                self.fail(node, f"{where}.params.{name}", f"{value!r} is not a {type(default).__name__}")
+            inv["params"][name] = type(default)(value)
+        for name, (default, _unit, _help) in spec.params.items():
+            inv["params"].setdefault(name, default)
+        return inv
+
+
+def loads(text, path="<string>"):
+    """Check a scenario's YAML text; return it as a dict with every default filled in."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        line = f"{mark.line + 1}" if mark else "?"
+        raise ScenarioError(f"{path}:{line}: not valid YAML: {getattr(e, 'problem', e)}") from None
+    if node is None:
+        raise ScenarioError(f"{path}:1: the file is empty; a scenario needs at least name and expect")
+    checker = _Checker(path)
+    sc = checker.mapping(node, SCHEMA, "")
+    lines = {checker.ctor.construct_object(k): k.start_mark.line + 1 for k, _ in node.value}
+    steps = sc["workload"]["kernel_steps"] + [s for v in sc["variants"] for s in v["workload"].get("kernel_steps", [])]
+    pages = sc["area"]["pages"]
+    for step in steps:
+        if step["page"] >= pages:
+            raise ScenarioError(f"{path}:{lines.get('workload', 1)}: workload.kernel_steps: page {step['page']} "
+                                f"is outside the area of {pages} pages")
+    rb = sc["tracing"]["ringbuf_pages"]
+    if rb & (rb - 1):
+        raise ScenarioError(f"{path}:{lines.get('tracing', 1)}: tracing.ringbuf_pages: {rb} is not a power of two")
+    labels = [v["label"] for v in sc["variants"]]
+    if len(set(labels)) != len(labels):
+        raise ScenarioError(f"{path}:{lines.get('variants', 1)}: variants: labels must differ: {labels}")
+    return sc
+
+
+def load(path):
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as e:
+        raise ScenarioError(f"{path}: cannot read the scenario: {e.strerror}") from None
+    return loads(text, str(path))
+
+
+def runs(sc):
+    """The runs of a scenario, in order: every variant (or the base) for every backend, repeated."""
+    variants = sc["variants"] or [{"label": "", "area": {}, "workload": {}, "source": {}}]
+    out = []
+    for variant in variants:
+        for backend in sc["backend"]:
+            for rep in range(sc["repeats"]):
+                cfg = {part: dict(sc[part], **variant.get(part, {})) for part in ("area", "workload", "source")}
+                label = "/".join(x for x in (backend, variant["label"]) if x)
+                if sc["repeats"] > 1:
+                    label += f"#{rep + 1}"
+                out.append(dict(label=label, backend=backend, variant=variant["label"], repeat=rep, **cfg))
+    return out

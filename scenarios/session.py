@@ -1,0 +1,241 @@
+"""python -m scenarios.session [--flat] OUT FILE...: run scenarios inside the guest.
+
+One BPF compile for the whole session; then per scenario: load the module,
+and per run attach the scenario's probe groups, start a worker process
+(engine.worker) with its source, sample its VMAs while it runs, detach, and
+write the run's results; unload the module and keep the scenario's dmesg.
+The host (python -m scenarios run) boots the guest and analyses afterwards.
+"""
+import json
+import os
+import select
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from lab import module
+from scenarios import schema
+from tracing.tracer import Tracer
+
+SAMPLE_S = 0.5  # VMA samples at most this often
+PRINT_S = 2.0  # progress lines
+READY_S = 60  # a worker's start-up (Python and cffi imports) under TCG
+BAR = 30
+
+
+def say(msg):
+    print(msg, flush=True)
+
+
+MAX_MAP_COUNT = Path("/proc/sys/vm/max_map_count")
+
+
+def max_map_count(value=0):
+    """vm.max_map_count; set it first when value is not 0."""
+    if value:
+        MAX_MAP_COUNT.write_text(f"{value}\n")
+    return int(MAX_MAP_COUNT.read_text())
+
+
+def count_vmas(pid):
+    try:
+        with open(f"/proc/{pid}/maps", "rb") as f:
+            return sum(1 for _ in f)
+    except OSError:
+        return None
+
+
+def dmesg_lines():
+    return subprocess.run(["dmesg"], capture_output=True, text=True).stdout.splitlines()
+
+
+def worker_kwargs(sc, run, odirect_path):
+    a, w = run["area"], run["workload"]
+    return dict(
+        backend=run["backend"], pages=a["pages"], threads=w["threads"], pattern=w["pattern"], seed=w["seed"],
+        thp=a["thp"], area=a["kind"], hot_fraction=w["hot_fraction"], hot_probability=w["hot_probability"],
+        zipf_s=w["zipf_s"], accesses=w["accesses"], stride=w["stride"], kernel_steps=w["kernel_steps"],
+        timeout_s=w["timeout_s"], after=w["after"], odirect_path=odirect_path,
+        record_pfn=any(i["name"] == "zero_copy" for i in sc["invariants"]),
+        source={k: v for k, v in run["source"].items() if k != "kill_after_pages"})
+
+
+class Worker:
+    """One engine.worker process, its progress pipe and its answers."""
+
+    def __init__(self, tracer, kwargs):
+        rfd, wfd = os.pipe()
+        self.rfd = rfd
+        self.proc = subprocess.Popen([sys.executable, "-m", "engine.worker", str(wfd)], pass_fds=(wfd,),
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=module.REPO)
+        os.close(wfd)
+        self.answers = {}
+        self.ready = threading.Event()
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+        self.proc.stdin.write(json.dumps(kwargs) + "\n")
+        self.proc.stdin.flush()
+        if not self.ready.wait(READY_S):
+            self.proc.kill()
+            raise RuntimeError(f"the worker was not ready within {READY_S} s")
+        tracer.add_pid(self.proc.pid)  # now: its start-up stays out of the trace
+        self.proc.stdin.write("go\n")
+        self.proc.stdin.close()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            if line.startswith("{"):
+                self.answers.update(json.loads(line))
+                if "ready" in self.answers:
+                    self.ready.set()
+            else:
+                sys.stdout.write("  worker: " + line)
+        self.ready.set()  # it ended: nobody waits forever
+
+    def placed(self, timeout):
+        """The latest pages-placed count, or None when nothing came."""
+        ready, _, _ = select.select([self.rfd], [], [], timeout)
+        if not ready:
+            return None
+        data = os.read(self.rfd, 8 * 512)
+        if not data:
+            return -1  # the worker closed the pipe: it has ended
+        whole = len(data) // 8 * 8
+        return int.from_bytes(data[whole - 8:whole], "little") if whole else None
+
+    def close(self):
+        os.close(self.rfd)
+
+
+def bar(placed, pages, secs):
+    n = int(BAR * placed / pages) if pages else 0
+    return f"  [{'#' * n}{'.' * (BAR - n)}] {placed}/{pages} pages {secs:6.1f} s"
+
+
+def one_run(tracer, sc, run, index, odirect_path, out):
+    saved = max_map_count()
+    try:
+        traced_run(tracer, sc, run, index, odirect_path, out)
+    finally:
+        max_map_count(saved)
+
+
+def traced_run(tracer, sc, run, index, odirect_path, out):
+    pages, kill_at = run["area"]["pages"], run["source"]["kill_after_pages"]
+    kwargs = worker_kwargs(sc, run, odirect_path)
+    tracer.attach(sc["tracing"]["groups"], sc["tracing"]["events"])
+    worker = Worker(tracer, kwargs)
+    t0, last, printed, placed = time.monotonic(), 0.0, 0.0, 0
+    series = []
+    extra = {"max_map_count": max_map_count(run["workload"]["max_map_count"]), "record_pfn": kwargs["record_pfn"]}
+    killed_at, limit = None, sc["guest"]["timeout_s"]
+    while True:
+        got = worker.placed(SAMPLE_S)
+        if got == -1:
+            break
+        placed = got if got is not None else placed
+        now = time.monotonic()
+        if kill_at and killed_at is None and placed >= kill_at and "source_pid" in worker.answers:
+            os.kill(worker.answers["source_pid"], signal.SIGKILL)
+            killed_at = now
+            say(f"  source killed after {placed} pages")
+        if now - last >= SAMPLE_S:
+            vmas = count_vmas(worker.proc.pid)
+            if vmas is not None:
+                series.append([round(now - t0, 3), placed, vmas])
+            last = now
+        if now - printed >= PRINT_S:
+            say(bar(placed, pages, now - t0))
+            printed = now
+        if now - t0 > limit:
+            worker.proc.kill()
+            say(f"  run killed: longer than the scenario's guest.timeout_s of {limit:g} s")
+    worker.proc.wait()
+    ended = time.monotonic()
+    worker.reader.join(10)
+    worker.close()
+    trace = tracer.detach()
+    if killed_at is not None:
+        extra["kill_to_end_s"] = round(ended - killed_at, 3)
+    result = worker.answers.get("result")
+    if result is None:
+        raise RuntimeError(f"run {run['label']}: the worker ended (status {worker.proc.returncode}) without "
+                           "a result")
+    say(bar(result["pages_placed"], pages, ended - t0))
+    # the last point comes from the engine itself: a short run ends between samples
+    series.append([round(ended - t0, 3), result["pages_placed"], result["maps_lines_after"]])
+    # The source is a child of the worker, so the BPF filter takes it in; it is
+    # not the workload, and its Python start-up would drown the trace.
+    source = worker.answers.get("source_pid")
+    events = [e for e in trace.events if e["tgid"] != source] if trace.summary["events_on"] else []
+    with open(out / "trace.jsonl", "a") as f:
+        for ev in events:
+            f.write(json.dumps(dict(ev, run=index)) + "\n")
+    summary = dict(trace.summary, events=len(events))
+    (out / "runs" / f"{index}.json").write_text(json.dumps(dict(
+        index=index, label=run["label"], backend=run["backend"],
+        config={k: run[k] for k in ("area", "workload", "source")}, result=result, tgid=worker.proc.pid,
+        vma_series=series, extra=extra, trace=summary)) + "\n")
+    status = "ok" if result["ok"] else f"FAILED: {result['error']}"
+    say(f"  {run['label']}: {status}; {result['pages_placed']} pages placed in {result['wall_s']:.2f} s, "
+        f"{result['faults']} faults, {len(events)} events, {summary['lost_events']} lost")
+
+
+def one_scenario(tracer, path, sc, out):
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "runs").mkdir(exist_ok=True)
+    (out / "trace.jsonl").unlink(missing_ok=True)
+    (out / "scenario.yaml").write_text(Path(path).read_text())
+    (out / "scenario.json").write_text(json.dumps(sc, indent=1) + "\n")
+    mark = len(dmesg_lines())
+    runs = schema.runs(sc)
+    say(f"== {sc['name']}: {len(runs)} run(s); expect: {' '.join(sc['expect'].split())}")
+    module.load_module()
+    needs_odirect = any(s["kind"] == "odirect" for r in runs for s in r["workload"]["kernel_steps"])
+    try:
+        if needs_odirect:
+            with module.ext4_dir() as d:
+                for i, run in enumerate(runs):
+                    say(f"-- run {i + 1}/{len(runs)}: {run['label']}")
+                    one_run(tracer, sc, run, i, str(d / "odirect"), out)
+        else:
+            for i, run in enumerate(runs):
+                say(f"-- run {i + 1}/{len(runs)}: {run['label']}")
+                one_run(tracer, sc, run, i, None, out)
+    finally:
+        module.unload_module()
+        (out / "dmesg.txt").write_text("\n".join(dmesg_lines()[mark:]) + "\n")
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    flat = argv[:1] == ["--flat"]  # one scenario: its results are OUT itself, not OUT/<name>
+    argv = argv[flat:]
+    if len(argv) < 2:
+        sys.exit("usage: python -m scenarios.session [--flat] OUT FILE... (in the guest; see python -m scenarios run)")
+    out, files = Path(argv[0]), argv[1:]
+    scenarios = [(f, schema.load(f)) for f in files]
+    pages = max(sc["tracing"]["ringbuf_pages"] for _, sc in scenarios)
+    say(f"session: compiling the tracer once for {len(scenarios)} scenario(s)")
+    t = time.monotonic()
+    tracer = Tracer(pids=(), filter_tgid=True, ringbuf_pages=pages).compile()
+    say(f"session: compiled in {time.monotonic() - t:.1f} s")
+    status = 0
+    try:
+        for f, sc in scenarios:
+            where = out if flat else out / sc["name"]
+            try:
+                one_scenario(tracer, f, sc, where)
+            except Exception as e:  # one broken scenario must not hide the others' results
+                say(f"session: scenario {sc['name']} did not complete: {type(e).__name__}: {e}")
+                status = 1
+    finally:
+        tracer.close()
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

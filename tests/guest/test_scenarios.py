@@ -1,0 +1,31 @@
+"""The scenario session end to end in the guest: one tracer compile, three
+small scenarios (tests/fixtures/scenarios), then the analysis of what they
+wrote.  Every invariant must come out as its scenario predicts."""
+import pytest
+
+from analysis import load, report
+from lab.module import REPO
+from scenarios import session
+
+FILES = [REPO / f"tests/fixtures/scenarios/{n}.yaml" for n in ("fx-postcopy", "fx-gup", "fx-crash")]
+
+
+@pytest.fixture(scope="module")
+def summaries(fa_session, tmp_path_factory):
+    out = tmp_path_factory.mktemp("scenarios")
+    assert session.main([str(out)] + [str(f) for f in FILES]) == 0
+    return {d.name: report.analyze(load.load(d)) for d in load.scenario_dirs(out)}
+
+
+@pytest.mark.parametrize("name", ["fx-postcopy", "fx-gup", "fx-crash"])
+def test_scenario_invariants_hold(summaries, name):
+    s = summaries[name]
+    bad = [f"{v['invariant']} on {v['run']}: {v['status']}: {v['reason']}" for v in s["invariants"]
+           if v["status"] != v["expect"]]
+    assert not bad, bad
+
+
+def test_session_leaves_the_module_unloaded(summaries):
+    from lab.module import module_loaded
+
+    assert not module_loaded()
