@@ -6,6 +6,7 @@ check() applies the declarations first: a needed probe that was not traced,
 is missing on this kernel, or lost events make the invariant skip and say
 why; it never crashes on a trace that lacks something.
 """
+import bisect
 import dataclasses
 import errno
 import statistics
@@ -236,16 +237,28 @@ def gup_fallback(run, params):
                     "then took the page directly", metrics)
 
 
+def _windows(calls):
+    """Per thread, the sorted (entry, return) spans of calls (one thread's calls never overlap)."""
+    by_tid = {}
+    for c in calls:
+        by_tid.setdefault(c["tid"], []).append(span(c))
+    return {t: sorted(w) for t, w in by_tid.items()}
+
+
+def _within(ev, windows):
+    spans = windows.get(ev["tid"], [])
+    i = bisect.bisect_right(spans, (ev["ts_ns"], float("inf"))) - 1
+    return i >= 0 and spans[i][0] <= ev["ts_ns"] <= spans[i][1]
+
+
 @invariant("zero_copy", "every move kept the source pfn, and no page was allocated in the map path",
            events=("vma_alloc_folio_noprof",), any_events=MAP_PATHS, complete=True, data=("pfn",))
 def zero_copy(run, params):
     r = run.result
     calls = [e for e in run.events if e["probe"] in MAP_PATHS and e["tgid"] == run.tgid]
     allocs = [e for e in run.events if e["probe"] == "vma_alloc_folio_noprof" and e["tgid"] == run.tgid]
-    windows = {}
-    for c in calls:
-        windows.setdefault(c["tid"], []).append(span(c))
-    inside = [a for a in allocs if any(lo <= a["ts_ns"] <= hi for lo, hi in windows.get(a["tid"], ()))]
+    windows = _windows(calls)
+    inside = [a for a in allocs if _within(a, windows)]
     kept = r["pfn_kept"] / r["pfn_checked"] * 100 if r["pfn_checked"] else 0.0
     metrics = {"pfn_kept": [round(kept, 2), "%"], "pages_checked": [r["pfn_checked"], "pages"],
                "allocations_in_map_path": [len(inside), "pages"], "map_calls": [len(calls), "calls"]}

@@ -304,7 +304,7 @@ static void *vcpu(void *arg)
 out:
 	T.jb_set = 0;
 	fa_thread_fini();
-	free(seq);
+	E.seqs[t] = seq;	/* freed after the fault phase: a free can munmap */
 	return NULL;
 }
 
@@ -541,6 +541,8 @@ int fa_engine_run(const struct fa_cfg *cfg, struct fa_result *res)
 	fa_backend_stop();
 	for (i = 0; i < E.nretired && i < (long)(sizeof(E.retired) / sizeof(E.retired[0])); i++)
 		munmap(E.retired[i], PAGE);
+	for (i = 0; i < cfg->threads; i++)
+		free(E.seqs[i]);
 	if (E.pagemap_fd >= 0)
 		close(E.pagemap_fd);
 	for (i = 0; i < E.nsocks; i++)

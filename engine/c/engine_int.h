@@ -32,6 +32,7 @@ struct engine {
 	int nsocks;
 	char *retired[272];	/* threads' temporary pages, unmapped once the fault phase is over */
 	long nretired;		/* atomic */
+	long *seqs[256];	/* each vCPU's page sequence, freed with the temporary pages */
 	int pagemap_fd;		/* cfg->record_pfn: /proc/self/pagemap */
 	int helpers_ready;	/* atomic: handler and push threads past fa_thread_init */
 	long pfn_checked, pfn_kept;	/* atomic */
