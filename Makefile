@@ -2,7 +2,7 @@
 PY := .venv/bin/python
 SUITE ?= default
 
-.PHONY: all setup kmod engine build run test test-host bench clean
+.PHONY: all setup kmod engine build run test test-host bench stress clean
 
 all: build
 
@@ -32,6 +32,13 @@ bench: build
 	@$(PY) -m lab --results results/$$(date -u +%Y%m%dT%H%M%SZ)-bench --timeout 1200 \
 		--step kmod='python -m bench.kmod' --step backends='python -m bench.backends' \
 		--step tracing='python -m bench.tracing'
+
+# The module's reliability battery in one boot: 100,000 fuzzed ioctls, the
+# lifetime cases, and DURATION seconds of stress (kmod/selftests/reliability.sh).
+DURATION ?= 300
+stress: build
+	@$(PY) -m lab --results results/$$(date -u +%Y%m%dT%H%M%SZ)-stress --timeout $$(($(DURATION) + 900)) \
+		--step reliability='kmod/selftests/reliability.sh $(DURATION)'
 
 test-host: setup
 	@scripts/pytest-strict tests/host

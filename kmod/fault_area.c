@@ -25,6 +25,8 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/capability.h>
+#include <linux/cred.h>
 #include <linux/fs.h>
 #include <linux/ftrace.h>
 #include <linux/hashtable.h>
@@ -121,6 +123,9 @@ struct fa_mm {
 	struct maple_tree areas;	/* address -> struct fa_slot * */
 	struct hlist_node node;		/* in fa_mms */
 	int nfiles;			/* open files on this mm; fa_lock */
+	bool dead;			/* unhashed, its notifier going; fa_lock */
+	bool mn_registered;		/* mn is on mm; mmap_write_lock(mm) at the first PREPARE */
+	struct mmu_notifier mn;		/* unregisters ranges that are unmapped */
 	struct rcu_head rcu;
 };
 
@@ -184,6 +189,34 @@ static bool fa_overlaps_other(struct fa_file *ff, unsigned long start, unsigned 
 			return true;
 	return false;
 }
+
+/*
+ * munmap (and mremap's unmap of the old range) ends a registration: the
+ * range may be mapped again by anything, and another file must then be able
+ * to prepare it.  Only MMU_NOTIFY_UNMAP counts: a zap, a THP split or a
+ * migration leaves the registration alone.  munmap holds mmap_write_lock,
+ * so taking fa_lock here keeps the lock order (mmap_lock -> fa_lock); the
+ * PREPARE path's own zaps are MMU_NOTIFY_CLEAR and never get here.
+ */
+static int fa_mn_invalidate_start(struct mmu_notifier *mn, const struct mmu_notifier_range *range)
+{
+	struct fa_mm *fm = container_of(mn, struct fa_mm, mn);
+
+	if (range->event != MMU_NOTIFY_UNMAP)
+		return 0;
+	if (!mmu_notifier_range_blockable(range))
+		return -EAGAIN;	/* no unmap is non-blockable today; refuse rather than guess */
+	mutex_lock(&fa_lock);
+	/* on ENOMEM the range stays registered: harmless, its markers are gone */
+	if (!fm->dead)
+		mtree_store_range(&fm->areas, range->start, range->end - 1, NULL, GFP_KERNEL);
+	mutex_unlock(&fa_lock);
+	return 0;
+}
+
+static const struct mmu_notifier_ops fa_mn_ops = {
+	.invalidate_range_start = fa_mn_invalidate_start,
+};
 
 /* ---- markers ---------------------------------------------------------- */
 
@@ -418,10 +451,20 @@ noinline int fa_prepare(struct fa_file *ff, unsigned long start, unsigned long e
 
 static int fa_do_prepare(struct fa_file *ff, struct fa_prepare *p)
 {
+	struct fa_mm *fm = ff->fm;
 	int err;
 
 	if (mmap_write_lock_killable(ff->mm))
 		return -EINTR;
+	if (!fm->mn_registered) {	/* before fa_lock: registering takes locks of its own */
+		fm->mn.ops = &fa_mn_ops;
+		err = __mmu_notifier_register(&fm->mn, ff->mm);
+		if (err) {
+			mmap_write_unlock(ff->mm);
+			return err;
+		}
+		fm->mn_registered = true;
+	}
 	mutex_lock(&fa_lock);
 	err = fa_prepare(ff, p->start, p->start + p->len, p->signo ?: SIGBUS);
 	mutex_unlock(&fa_lock);
@@ -868,12 +911,23 @@ static bool fa_signo_ok(__u32 signo)
 	return signo == 0 || (signo < _NSIG && signo != SIGKILL && signo != SIGSTOP);
 }
 
+/*
+ * Who may open the device: root only (mode 0600) by default; with group=GID
+ * the node is 0666 and fa_open() lets in members of GID and CAP_SYS_ADMIN.
+ */
+static int group = -1;
+module_param(group, int, 0444);
+MODULE_PARM_DESC(group, "gid of a group whose members may open /dev/fault_area (default -1: root only)");
+static kgid_t fa_gid = INVALID_GID;
+
 static int fa_open(struct inode *inode, struct file *file)
 {
 	struct fa_file *ff;
 	struct fa_mm *fm;
 	int i;
 
+	if (gid_valid(fa_gid) && !in_group_p(fa_gid) && !capable(CAP_SYS_ADMIN))
+		return -EACCES;
 	if (!current->mm)
 		return -EINVAL;
 	ff = kzalloc(sizeof(*ff), GFP_KERNEL);
@@ -910,8 +964,10 @@ static int fa_open(struct inode *inode, struct file *file)
 /*
  * Unregister every area of ff.  The markers stay: an access is then the
  * core mm's SIGBUS, never zeros where data was due.  Caller holds fa_lock.
+ * Returns the fa_mm when ff was its last file: the caller then calls
+ * fa_mm_free() without fa_lock (the notifier callback may wait for it).
  */
-static void fa_forget_file(struct fa_file *ff)
+static struct fa_mm *fa_forget_file(struct fa_file *ff)
 {
 	struct fa_mm *fm = ff->fm;
 	struct fa_slot *slot;
@@ -934,20 +990,32 @@ static void fa_forget_file(struct fa_file *ff)
 		if (found)
 			mtree_erase(&fm->areas, index);
 	} while (found);
-	if (--fm->nfiles == 0) {
-		hash_del_rcu(&fm->node);
-		mtree_destroy(&fm->areas);
-		kfree_rcu(fm, rcu);
-	}
+	if (--fm->nfiles)
+		return NULL;
+	hash_del_rcu(&fm->node);
+	fm->dead = true;
+	return fm;
+}
+
+/* The last file of fm is gone; no fa_lock (see fa_mn_invalidate_start()). */
+static void fa_mm_free(struct fa_mm *fm)
+{
+	if (fm->mn_registered)
+		mmu_notifier_unregister(&fm->mn, fm->mm);	/* waits for running callbacks */
+	mtree_destroy(&fm->areas);
+	kfree_rcu(fm, rcu);	/* the fault hook may still be reading it */
 }
 
 static int fa_release(struct inode *inode, struct file *file)
 {
 	struct fa_file *ff = file->private_data;
+	struct fa_mm *last;
 
 	mutex_lock(&fa_lock);
-	fa_forget_file(ff);
+	last = fa_forget_file(ff);
 	mutex_unlock(&fa_lock);
+	if (last)
+		fa_mm_free(last);
 	mmdrop(ff->mm);
 	kfree_rcu(ff, rcu);	/* the fault hook may still hold a slot */
 	return 0;
@@ -1103,6 +1171,14 @@ static int __init fa_init(void)
 {
 	int err;
 
+	if (group >= 0) {
+		fa_gid = make_kgid(current_user_ns(), group);
+		if (!gid_valid(fa_gid)) {
+			pr_err("group=%d is not a valid gid\n", group);
+			return -EINVAL;
+		}
+		fa_misc.mode = 0666;	/* fa_open() checks the group */
+	}
 	err = fa_resolve_syms();
 	if (err)
 		return err;

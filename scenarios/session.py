@@ -6,6 +6,7 @@ and per run attach the scenario's probe groups, start a worker process
 write the run's results; unload the module and keep the scenario's dmesg.
 The host (python -m scenarios run) boots the guest and analyses afterwards.
 """
+import contextlib
 import json
 import os
 import select
@@ -123,15 +124,12 @@ def one_run(tracer, sc, run, index, odirect_path, out):
         max_map_count(saved)
 
 
-def traced_run(tracer, sc, run, index, odirect_path, out):
+def follow(worker, run, limit):
+    """Read progress until the worker ends: draw the bar, sample its VMAs, kill
+    the source when asked.  Returns (VMA samples, seconds, end time, kill time or None)."""
     pages, kill_at = run["area"]["pages"], run["source"]["kill_after_pages"]
-    kwargs = worker_kwargs(sc, run, odirect_path)
-    tracer.attach(sc["tracing"]["groups"], sc["tracing"]["events"])
-    worker = Worker(tracer, kwargs)
     t0, last, printed, placed = time.monotonic(), 0.0, 0.0, 0
-    series = []
-    extra = {"max_map_count": max_map_count(run["workload"]["max_map_count"]), "record_pfn": kwargs["record_pfn"]}
-    killed_at, limit = None, sc["guest"]["timeout_s"]
+    series, killed_at = [], None
     while True:
         got = worker.placed(SAMPLE_S)
         if got == -1:
@@ -150,23 +148,34 @@ def traced_run(tracer, sc, run, index, odirect_path, out):
         if now - printed >= PRINT_S:
             say(bar(placed, pages, now - t0))
             printed = now
-        if now - t0 > limit:
+        if now - t0 > limit and worker.proc.poll() is None:
             worker.proc.kill()
             say(f"  run killed: longer than the scenario's guest.timeout_s of {limit:g} s")
     worker.proc.wait()
     ended = time.monotonic()
     worker.reader.join(10)
     worker.close()
-    trace = tracer.detach()
+    return series, ended - t0, ended, killed_at
+
+
+def traced_run(tracer, sc, run, index, odirect_path, out):
+    kwargs = worker_kwargs(sc, run, odirect_path)
+    extra = {"max_map_count": max_map_count(run["workload"]["max_map_count"]), "record_pfn": kwargs["record_pfn"]}
+    tracer.attach(sc["tracing"]["groups"], sc["tracing"]["events"])
+    try:
+        worker = Worker(tracer, kwargs)
+        series, secs, ended, killed_at = follow(worker, run, sc["guest"]["timeout_s"])
+    finally:
+        trace = tracer.detach()
     if killed_at is not None:
         extra["kill_to_end_s"] = round(ended - killed_at, 3)
     result = worker.answers.get("result")
     if result is None:
         raise RuntimeError(f"run {run['label']}: the worker ended (status {worker.proc.returncode}) without "
                            "a result")
-    say(bar(result["pages_placed"], pages, ended - t0))
+    say(bar(result["pages_placed"], run["area"]["pages"], secs))
     # the last point comes from the engine itself: a short run ends between samples
-    series.append([round(ended - t0, 3), result["pages_placed"], result["maps_lines_after"]])
+    series.append([round(secs, 3), result["pages_placed"], result["maps_lines_after"]])
     # The source is a child of the worker, so the BPF filter takes it in; it is
     # not the workload, and its Python start-up would drown the trace.
     source = worker.answers.get("source_pid")
@@ -196,15 +205,10 @@ def one_scenario(tracer, path, sc, out):
     module.load_module()
     needs_odirect = any(s["kind"] == "odirect" for r in runs for s in r["workload"]["kernel_steps"])
     try:
-        if needs_odirect:
-            with module.ext4_dir() as d:
-                for i, run in enumerate(runs):
-                    say(f"-- run {i + 1}/{len(runs)}: {run['label']}")
-                    one_run(tracer, sc, run, i, str(d / "odirect"), out)
-        else:
+        with module.ext4_dir() if needs_odirect else contextlib.nullcontext() as d:
             for i, run in enumerate(runs):
                 say(f"-- run {i + 1}/{len(runs)}: {run['label']}")
-                one_run(tracer, sc, run, i, None, out)
+                one_run(tracer, sc, run, i, str(d / "odirect") if d else None, out)
     finally:
         module.unload_module()
         (out / "dmesg.txt").write_text("\n".join(dmesg_lines()[mark:]) + "\n")
