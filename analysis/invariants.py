@@ -12,6 +12,7 @@ import errno
 import statistics
 
 from lab import dmesg
+from tracing.probes import PROBES
 
 VM_FAULT_SIGBUS = 0x2
 FAULT_FLAG_USER = 1 << 6
@@ -19,7 +20,7 @@ PAGE = 4096
 VMA_NEW = ("vm_area_alloc", "vm_area_dup")  # every new vm_area_struct comes from one of these
 VMA_EVENTS = VMA_NEW + ("__split_vma", "copy_vma", "mmap_region", "vma_expand", "vma_merge_new_range")
 MAP_PATHS = ("fa_map_page", "move_pages", "mfill_atomic_copy")  # one placement each, per backend family
-PROBE_GROUP = {}  # filled from tracing.probes below, without importing bcc
+PROBE_GROUP = {p.name: p.group for p in PROBES}
 
 
 @dataclasses.dataclass
@@ -60,26 +61,18 @@ def invariant(name, passes_when, **kw):
     return wrap
 
 
-def _probes():
-    if not PROBE_GROUP:
-        from tracing.probes import PROBES
-        PROBE_GROUP.update({p.name: p.group for p in PROBES})
-    return PROBE_GROUP
-
-
 def _unmet(inv, run):
     """Why inv cannot be judged on run, or ''."""
     if inv.events or inv.any_events:
         if run.events is None:
             return "the scenario's tracing has events off"
         groups, missing = set(run.trace.get("groups", ())), run.trace.get("missing", {})
-        names = list(inv.events) + list(inv.any_events)
-        for name in names:
-            if _probes()[name] not in groups and name in inv.events:
-                return f"needs probe {name}: group {_probes()[name]!r} was not traced"
-            if name in missing and name in inv.events:
+        for name in inv.events:
+            if PROBE_GROUP[name] not in groups:
+                return f"needs probe {name}: group {PROBE_GROUP[name]!r} was not traced"
+            if name in missing:
                 return f"needs probe {name}, missing here: {missing[name]}"
-        if inv.any_events and not any(_probes()[n] in groups and n not in missing for n in inv.any_events):
+        if inv.any_events and not any(PROBE_GROUP[n] in groups and n not in missing for n in inv.any_events):
             return f"needs one of the probes {', '.join(inv.any_events)}; none was traced"
         lost = run.trace.get("lost_events", 0)
         if inv.complete and lost:

@@ -42,7 +42,8 @@ def markdown(res, verdicts, figs, made):
            "## Invariants", "", "| invariant | run | result | expected | why | metrics |", "|---|---|---|---|---|---|"]
     for v in verdicts:
         metrics = ", ".join(f"{k} {m[0]} {m[1]}" for k, m in v.metrics.items())
-        result = MARK[v.status] + ("" if v.as_expected else " (unexpected)")
+        result = MARK[v.status] + ("" if not v.as_expected else " (predicted)" if v.status == "fail" else "")
+        result += "" if v.as_expected else " (unexpected)"
         out.append(f"| {v.invariant} | {v.run} | {result} | {v.expect} | {v.reason.replace('|', '/')} | {metrics} |")
     out += ["", "## Figures per run", ""]
     head = ["run"] + [f"{h} ({u})" for _, h, u in figures.COLUMNS]
