@@ -112,8 +112,11 @@ def vng_command(kernel, script, results_dir, memory, cpus, use_accel, rw=()):
     vng = REPO / ".venv/bin/vng"
     if not vng.exists():
         raise GuestError(f"{vng} is missing: run 'make setup' first")
+    # Under TCG, load can skew the TSC against the HPET; the clocksource watchdog then marks
+    # it unstable at run time, and the sched_clock switch live-patches kernel text with int3,
+    # which oopsed once here (int3 in sched_clock_cpu).  tsc=reliable skips that watchdog.
     cmd = [str(vng), "--run", f"/boot/vmlinuz-{kernel}", "--force-9p", "--verbose",
-           "--memory", str(memory), "--cpus", str(cpus),
+           "--append", "tsc=reliable", "--memory", str(memory), "--cpus", str(cpus),
            "--rwdir", str(results_dir), "--exec", f"sh {shlex.quote(str(script))}"]
     for d in rw:
         cmd[-2:-2] = ["--rwdir", str(d)]
