@@ -1,4 +1,4 @@
-"""Invariants on recorded traces (tests/fixtures/results, from real guest runs;
+"""Invariants on recorded traces (tests/fixtures/recorded, from real guest runs;
 tests/fixtures/record.sh records them again): each passes on its fixture,
 and a one-line change to the fixture makes it fail, or skip with a reason."""
 import copy
@@ -11,7 +11,7 @@ from analysis import __main__ as cli
 from analysis import invariants, load, page_story
 from lab.guest import REPO
 
-FIXTURES = REPO / "tests/fixtures/results"
+FIXTURES = REPO / "tests/fixtures/recorded"
 
 
 def fixture(name):
