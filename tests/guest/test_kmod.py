@@ -9,13 +9,9 @@ import subprocess
 import pytest
 
 from lab.module import REPO, load_module, module_loaded, sh, unload_module
+from tests.guest.conftest import case_list, case_statuses
 
 SELFTEST = REPO / "kmod/selftests/fa_selftest"
-
-
-def selftest_cases():
-    out = subprocess.run([str(SELFTEST), "-l"], capture_output=True, text=True, check=True)
-    return out.stdout.split()
 
 
 @pytest.fixture(scope="module")
@@ -23,14 +19,12 @@ def selftest_run(fa_module, ext4_dir):
     env = dict(os.environ, FA_ODIRECT_FILE=str(ext4_dir / "odirect"))
     out = subprocess.run([str(SELFTEST)], capture_output=True, text=True, env=env, timeout=600)
     print(out.stdout)
-    lines = {}
-    for m in re.finditer(r"^Testing (\S+)\.\.\. (.*)$", out.stdout, re.M):
-        lines[m.group(1)] = m.group(2)
+    lines = case_statuses(out.stdout)
     assert re.search(r"^\d+ passed, \d+ failed, \d+ skipped$", out.stdout, re.M), out.stdout + out.stderr
     return lines
 
 
-@pytest.mark.parametrize("case", selftest_cases())
+@pytest.mark.parametrize("case", case_list(SELFTEST))
 def test_selftest(selftest_run, case):
     status = selftest_run.get(case)
     assert status is not None, f"{case} printed no status line"

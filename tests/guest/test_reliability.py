@@ -9,6 +9,7 @@ import subprocess
 import pytest
 
 from lab.module import KO, REPO, load_module, sh, unload_module
+from tests.guest.conftest import case_list, case_statuses
 
 SELFTESTS = REPO / "kmod/selftests"
 FUZZ_CALLS, FUZZ_SEED = 100000, 0x5eed
@@ -29,21 +30,16 @@ def test_fuzz_100k_ioctls_only_documented_errnos(fa_module):
     assert int(m.group(3)) > 0, "the verifier never finished a round"
 
 
-def lifetime_cases():
-    out = subprocess.run([str(SELFTESTS / "fa_lifetime"), "-l"], capture_output=True, text=True, check=True)
-    return out.stdout.split()
-
-
 @pytest.fixture(scope="module")
 def lifetime_run(fa_module):
     out = run([SELFTESTS / "fa_lifetime", "-k", KO], timeout=600)
     load_module()  # the rmmod case loads it again; make sure
-    lines = dict(re.findall(r"^Testing (\S+)\.\.\. (.*)$", out.stdout, re.M))
+    lines = case_statuses(out.stdout)
     assert re.search(r"^lifetime: \d+ of \d+ cases passed", out.stdout, re.M), out.stdout + out.stderr
     return lines
 
 
-@pytest.mark.parametrize("case", lifetime_cases())
+@pytest.mark.parametrize("case", case_list(SELFTESTS / "fa_lifetime"))
 def test_lifetime(lifetime_run, case):
     status = lifetime_run.get(case)
     assert status is not None, f"{case} printed no status line"
