@@ -117,9 +117,10 @@ def vng_command(kernel, script, results_dir, memory, cpus, use_accel, rw=()):
     # which oopsed once here (int3 in sched_clock_cpu).  tsc=reliable skips that watchdog.
     cmd = [str(vng), "--run", f"/boot/vmlinuz-{kernel}", "--force-9p", "--verbose",
            "--append", "tsc=reliable", "--memory", str(memory), "--cpus", str(cpus),
-           "--rwdir", str(results_dir), "--exec", f"sh {shlex.quote(str(script))}"]
+           "--rwdir", str(results_dir)]
     for d in rw:
-        cmd[-2:-2] = ["--rwdir", str(d)]
+        cmd += ["--rwdir", str(d)]
+    cmd += ["--exec", f"sh {shlex.quote(str(script))}"]
     if use_accel != "kvm":
         cmd.insert(1, "--disable-kvm")
     return cmd

@@ -6,7 +6,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+from lab.guest import REPO
+
 KO = REPO / "kmod/fault_area.ko"
 
 

@@ -5,8 +5,9 @@ tracing.probes.cflags().  Every probe counts into `counts`; probes with a
 return half also feed the log2 latency histogram `hist`; while
 config[CFG_EVENTS] is set each call becomes one event in the ring buffer,
 and a full buffer counts in `lost`.  The switches in `config` are set at
-run time, so one compile serves every run of a session.  Entry halves park their arguments in `entries`, keyed by thread
-and probe, for the return half to emit.
+run time, so one compile serves every run of a session.  Entry halves park
+their arguments in `entries`, keyed by thread and probe, for the return
+half to emit.
 """
 
 BPF_TEXT = r"""
@@ -82,8 +83,6 @@ static inline int traced_addr(u64 addr)
     return 1;
 }
 
-/* ts is the return time (or the call time, for one-shot probes): one clock read, so
-   ts - lat is exactly the entry time. */
 static inline int switched_on(u32 which)
 {
     u64 *on = config.lookup(&which);
@@ -91,6 +90,8 @@ static inline int switched_on(u32 which)
     return on && *on;
 }
 
+/* ts is the return time (or the call time, for one-shot probes): one clock read, so
+   ts - lat is exactly the entry time. */
 static inline void emit(u32 probe, struct entry_t *e, s64 ret, u64 ts, u64 lat, s32 stack)
 {
     u32 zero = 0;

@@ -42,12 +42,10 @@ class Tracer:
         self._check_groups(groups)
         if addr_range and not addr_range[0] < addr_range[1]:
             raise ValueError(f"address range {addr_range} is empty")
-        self.groups, self.pids, self.addr_range = tuple(groups), list(pids), addr_range
+        self.pids, self.addr_range = list(pids), addr_range
         self.filter_tgid = bool(pids) if filter_tgid is None else filter_tgid
         self.events_on, self.ringbuf_pages = events, ringbuf_pages
-        self.resolved = probes.resolve(self.groups)
-        self.enabled = [p for p, why in self.resolved if not why]
-        self.missing = {p.name: why for p, why in self.resolved if why}
+        self._resolve(groups)
         self.bpf = None
         self.trace = None
         self._attached = []
@@ -61,6 +59,13 @@ class Tracer:
         unknown = set(groups) - set(probes.GROUPS)
         if unknown:
             raise ValueError(f"unknown probe group(s) {sorted(unknown)}: use {', '.join(probes.GROUPS)}")
+
+    def _resolve(self, groups):
+        """Which probes of groups this kernel has (enabled), and why the others are missing."""
+        self.groups = tuple(groups)
+        self.resolved = probes.resolve(self.groups)
+        self.enabled = [p for p, why in self.resolved if not why]
+        self.missing = {p.name: why for p, why in self.resolved if why}
 
     def text_and_cflags(self):
         return BPF_TEXT, probes.cflags(self.filter_tgid, self.addr_range, self.ringbuf_pages)
@@ -85,10 +90,7 @@ class Tracer:
 
         if groups is not None:
             self._check_groups(groups)
-            self.groups = tuple(groups)
-            self.resolved = probes.resolve(self.groups)
-            self.enabled = [p for p, why in self.resolved if not why]
-            self.missing = {p.name: why for p, why in self.resolved if why}
+            self._resolve(groups)
         if events is not None:
             self.events_on = events
         for name in (b"counts", b"hist", b"lost", b"entries"):

@@ -31,10 +31,8 @@ static int uffd_ioctl(unsigned long req, void *arg)
 
 static uint64_t pfn_of(const void *addr)
 {
-	uint64_t ent = 0;
+	uint64_t ent = pagemap_at(E.pagemap_fd, addr);
 
-	if (pread(E.pagemap_fd, &ent, 8, (uintptr_t)addr / PAGE * 8) != 8)
-		return 0;
 	return ent & PM_PRESENT ? PM_PFN(ent) : 0;
 }
 

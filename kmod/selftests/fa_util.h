@@ -122,17 +122,24 @@ static inline bool page_check(const void *p, uint64_t seed, uint64_t idx)
 	return true;
 }
 
+/* The pagemap entry of addr read from an open /proc/self/pagemap, or 0. */
+static inline uint64_t pagemap_at(int fd, const void *addr)
+{
+	uint64_t ent = 0;
+
+	if (pread(fd, &ent, 8, (uintptr_t)addr / PAGE * 8) != 8)
+		ent = 0;
+	return ent;
+}
+
 /* The pagemap entry of addr: bit 63 present, bits 0-54 the pfn (root). */
 static inline uint64_t pagemap(const void *addr)
 {
-	uint64_t ent = 0;
 	int fd = open("/proc/self/pagemap", O_RDONLY);
+	uint64_t ent = fd < 0 ? 0 : pagemap_at(fd, addr);
 
-	if (fd < 0)
-		return 0;
-	if (pread(fd, &ent, 8, (uintptr_t)addr / PAGE * 8) != 8)
-		ent = 0;
-	close(fd);
+	if (fd >= 0)
+		close(fd);
 	return ent;
 }
 
