@@ -1,9 +1,14 @@
-"""python -m engine: run one configuration by hand and print its figures."""
+"""python -m engine: run one configuration by hand and print its figures.
+
+Its arguments are engine.config.RunConfig's fields, with their defaults,
+choices and ranges (but for those the scenario session applies)."""
 import argparse
+import dataclasses
 import json
 import sys
 
-from engine import BACKENDS, KERNEL_STEPS, PATTERNS, KernelStep, SourceSpec, run
+from engine.config import KERNEL_STEPS, ConfigError, KernelStep, RunConfig, options
+from engine.run import run
 
 EXAMPLES = """examples:
   python -m engine --backend uffd-copy --pages 4096 --threads 2 --pattern random
@@ -15,36 +20,43 @@ EXAMPLES = """examples:
 
 def kernel_step(spec):
     kind, _, page = spec.partition(":")
-    return KernelStep(kind, int(page or 0))
+    try:
+        return KernelStep(kind, int(page or 0))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{spec!r}: use KIND:PAGE, e.g. pipe-read:5") from None
+
+
+def add_options(ap):
+    for f, o in options():
+        if o.session:
+            continue
+        flag = "--" + ("kernel-step" if f.name == "kernel_steps" else f.name.replace("_", "-"))
+        allowed = f"; {o.range_text()}" if o.range_text() else ""
+        if f.type is bool:
+            ap.add_argument(flag, dest=f.name, action="store_true", help=o.help)
+        elif f.name == "kernel_steps":
+            ap.add_argument(flag, dest=f.name, action="append", default=[], type=kernel_step, metavar="KIND:PAGE",
+                            help=f"{o.help}; KIND one of {', '.join(KERNEL_STEPS)}")
+        elif f.default is dataclasses.MISSING:
+            ap.add_argument(flag, dest=f.name, required=True, choices=o.choices or None, help=o.help)
+        else:
+            ap.add_argument(flag, dest=f.name, type=f.type, default=f.default, choices=o.choices or None,
+                            help=f"{o.help} (default %(default)s{allowed})")
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="python -m engine", description="One post-copy destination run.",
                                  epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--backend", required=True, choices=BACKENDS)
-    ap.add_argument("--pages", type=int, default=4096)
-    ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--pattern", default="sequential", choices=PATTERNS)
-    ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--thp", action="store_true", help="let the area use THP")
-    ap.add_argument("--area", default="anon", choices=("anon", "dev-zero"))
-    ap.add_argument("--transport", default="unix", choices=("unix", "tcp"))
-    ap.add_argument("--delay-us", type=int, default=0, help="tcp: netem one-way delay")
-    ap.add_argument("--rate-mbit", type=int, default=0, help="tcp: netem rate")
-    ap.add_argument("--push", action="store_true", help="background push stream")
-    ap.add_argument("--kernel-step", action="append", default=[], type=kernel_step,
-                    metavar="KIND:PAGE", help=f"one of {', '.join(KERNEL_STEPS)}")
-    ap.add_argument("--odirect-path", help="file on a filesystem with O_DIRECT, for the odirect step")
+    add_options(ap)
     ap.add_argument("--json", action="store_true", help="print the summary as JSON")
-    args = ap.parse_args(argv)
+    args = vars(ap.parse_args(argv))
+    as_json = args.pop("json")
     try:
-        res = run(args.backend, args.pages, args.threads, args.pattern, seed=args.seed, thp=args.thp,
-                  area=args.area, kernel_steps=args.kernel_step, odirect_path=args.odirect_path,
-                  source=SourceSpec(args.transport, args.delay_us, args.rate_mbit, args.push))
-    except ValueError as e:
+        res = run(RunConfig.from_dict(args))
+    except ConfigError as e:
         ap.error(str(e))
     s = res.summary()
-    if args.json:
+    if as_json:
         print(json.dumps(s, indent=1))
     else:
         for k, v in s.items():

@@ -4,6 +4,8 @@ import socket
 import sys
 import time
 
+BIND_TRIES = 50
+
 
 def main(argv=None):
     from engine._engine import lib
@@ -20,14 +22,19 @@ def main(argv=None):
         sock.bind(args.unix)
     else:
         host, port = args.tcp.rsplit(":", 1)
-        for _ in range(50):  # the veth address may still be settling (DAD is off, but be patient)
+        for _ in range(BIND_TRIES):  # the veth address may still be settling (DAD is off, but be patient)
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
-                sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
                 sock.bind((host, int(port)))
                 break
-            except OSError:
+            except OSError as e:
+                sock.close()
+                err = e
                 time.sleep(0.1)
+        else:
+            print(f"cannot bind {args.tcp} after {BIND_TRIES} tries: {err.strerror}", flush=True)
+            return 1
     sock.listen(128)
     print("ready", flush=True)
     return -lib.fa_source_serve(sock.fileno(), args.pages, args.seed)

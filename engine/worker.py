@@ -5,8 +5,8 @@ workload and nothing else (the runner's own threads and BPF polling would
 otherwise add mappings and faults of their own).
 
 Protocol, one JSON line each way at a time: the parent starts
-`python -m engine.worker PROGRESS_FD` and writes the engine.run() keyword
-arguments; the worker, its imports done, answers {"ready": true}; the parent
+`python -m engine.worker PROGRESS_FD` and writes a RunConfig as a mapping
+(dataclasses.asdict); the worker, its imports done, answers {"ready": true}; the parent
 adds the pid to its tracer (so that Python's start-up stays out of the
 trace) and writes "go"; the worker prints {"source_pid": N} once the source
 runs, then {"result": RunResult}, and exits.
@@ -15,25 +15,22 @@ import dataclasses
 import json
 import sys
 
-from engine.run import KernelStep, SourceSpec, run
+from engine.config import RunConfig
+from engine.run import run
 
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     progress_fd = int(argv[0]) if argv else -1
-    kw = json.loads(sys.stdin.readline())
-    kw["source"] = SourceSpec(**kw.get("source", {}))
-    kw["kernel_steps"] = [KernelStep(**k) for k in kw.get("kernel_steps", [])]
+    config = RunConfig.from_dict(json.loads(sys.stdin.readline()))
 
     def on_source(src):
         print(json.dumps({"source_pid": src.proc.pid}), flush=True)
 
-    from engine import _engine  # noqa: F401 (loaded now, before the traced part)
-
     print(json.dumps({"ready": True}), flush=True)
     if sys.stdin.readline().strip() != "go":
         return 1
-    res = run(progress_fd=progress_fd, on_source=on_source, **kw)
+    res = run(config, progress_fd=progress_fd, on_source=on_source)
     print(json.dumps({"result": dataclasses.asdict(res)}), flush=True)
     return 0
 

@@ -9,6 +9,8 @@ BEGIN, END = "<!-- BEGIN generated: python -m scenarios doc -->", "<!-- END gene
 def _default(k):
     if k.default is REQUIRED:
         return "required"
+    if k.default is None:
+        return "derived"
     if k.type in ("section", "overrides"):
         return ""
     return f"`{k.default!r}`" if not isinstance(k.default, str) else f"`{k.default}`"
@@ -19,6 +21,7 @@ def _rows(keys, prefix):
     for k in keys:
         name = f"{prefix}{k.name}"
         allowed = f" One of: {', '.join(map(str, k.choices))}." if k.choices else ""
+        allowed += f" Range: {k.allowed}." if k.allowed else ""
         out.append(f"| `{name}` | {k.type} | {_default(k)} | {k.help}.{allowed} |")
         if k.keys:
             sub = f"{name}[]." if k.type == "list" else f"{name}."

@@ -2,8 +2,11 @@
 
 load() reads a YAML file, checks it against SCHEMA, and returns the
 scenario with every default filled in.  Any error names file:line, the key,
-and what is allowed; an unknown key is an error.  scenarios/README.md is
-generated from SCHEMA (python -m scenarios doc) and a test keeps it current.
+and what is allowed; an unknown key is an error.  The keys of area, workload
+and source are engine.config.RunConfig's options, and every run (each
+variant merged into the base) goes through engine.config.validate, the
+check the engine makes in the guest.  scenarios/README.md is generated from
+SCHEMA (python -m scenarios doc) and a test keeps it current.
 """
 import dataclasses
 from pathlib import Path
@@ -11,7 +14,7 @@ from pathlib import Path
 import yaml
 
 from analysis.invariants import INVARIANTS
-from engine.run import AFTER, BACKENDS, KERNEL_STEPS, PATTERNS
+from engine import config
 from tracing.probes import GROUPS
 
 REQUIRED = object()
@@ -30,47 +33,31 @@ class Key:
     choices: tuple = ()
     minimum: float | None = None
     keys: tuple = ()  # a section's keys, or a list item's keys
+    allowed: str = ""  # the range, for the docs (a run option's range is checked by engine.config.validate)
 
 
 def _k(name, type_, default, help_, **kw):
     return Key(name, type_, default, help_, **kw)
 
 
+TYPES = {bool: "bool", int: "int", float: "float", str: "str", tuple: "list"}
 KERNEL_STEP = (
-    _k("kind", "str", REQUIRED, "how the kernel reaches the page", choices=tuple(KERNEL_STEPS)),
-    _k("page", "int", REQUIRED, "area page it reaches, while missing and again once placed", minimum=0),
+    _k("kind", "str", REQUIRED, config.KERNEL_STEP_HELP["kind"], choices=tuple(config.KERNEL_STEPS)),
+    _k("page", "int", REQUIRED, config.KERNEL_STEP_HELP["page"]),
 )
-AREA = (
-    _k("pages", "int", 16384, "pages of 4 KiB in the destination area", minimum=1),
-    _k("thp", "bool", False, "MADV_HUGEPAGE on the area (else MADV_NOHUGEPAGE)"),
-    _k("kind", "str", "anon", "anon: MAP_ANONYMOUS; dev-zero: MAP_PRIVATE of /dev/zero", choices=("anon", "dev-zero")),
-)
-WORKLOAD = (
-    _k("threads", "int", 1, "vCPU threads touching the area", minimum=1),
-    _k("pattern", "str", "sequential", "order of first touches", choices=tuple(PATTERNS)),
-    _k("seed", "int", 1, "seed of the source image and of the pattern", minimum=0),
-    _k("hot_fraction", "float", 0.1, "hot-set: share of pages that are hot", minimum=0),
-    _k("hot_probability", "float", 0.9, "hot-set: share of accesses that go to them", minimum=0),
-    _k("zipf_s", "float", 1.0, "zipf: exponent", minimum=0),
-    _k("accesses", "int", 0, "hot-set, zipf: accesses per thread (0: pages / threads)", minimum=0),
-    _k("stride", "int", 7, "stride: step in pages", minimum=1),
-    _k("kernel_steps", "list", [], "kernel accesses to missing pages, before the vCPUs start",
-       keys=KERNEL_STEP),
-    _k("after", "str", "none", "what to do once every page is placed (kmod backends)", choices=tuple(AFTER)),
-    _k("timeout_s", "float", 60.0, "fail the run when no page is placed for this long", minimum=1),
-    _k("max_map_count", "int", 0, "vm.max_map_count for the run, restored after (0: leave it)", minimum=0),
-)
-SOURCE = (
-    _k("transport", "str", "unix", "unix socket, or tcp through a veth pair between namespaces",
-       choices=("unix", "tcp")),
-    _k("delay_us", "int", 0, "tcp: netem one-way delay, us", minimum=0),
-    _k("rate_mbit", "int", 0, "tcp: netem rate, Mbit/s (0: unlimited)", minimum=0),
-    _k("push", "bool", False, "a background stream pushes every page in order"),
-    _k("kill_after_pages", "int", 0, "SIGKILL the source once this many pages are placed (0: never)",
-       minimum=0),
-)
+
+
+def _run_keys(section):
+    """A section's keys: the run options of engine.config that live there."""
+    return tuple(_k(key, TYPES[f.type], list(f.default) if f.type is tuple else f.default, o.help,
+                    choices=o.choices, allowed=o.range_text(), keys=KERNEL_STEP if f.type is tuple else ())
+                 for key, f, o in config.section(section))
+
+
+AREA, WORKLOAD, SOURCE = (_run_keys(s) for s in config.SECTIONS)
 TRACING = (
-    _k("groups", "list", list(GROUPS), "probe groups to attach", choices=GROUPS),
+    _k("groups", "list", None, "probe groups to attach, overriding those the invariants need "
+       "(scenarios/plan.py)", choices=GROUPS),
     _k("events", "bool", True, "keep every event (trace.jsonl); false: counts and histograms only"),
     _k("ringbuf_pages", "int", 4096, "ring buffer size in pages (a power of two); the whole session "
        "uses the largest any scenario asks", minimum=1),
@@ -82,7 +69,7 @@ GUEST = (
 )
 INVARIANT = (
     _k("name", "str", REQUIRED, "which invariant", choices=tuple(INVARIANTS)),
-    _k("backends", "list", [], "the backends it applies to (empty: all)", choices=tuple(BACKENDS)),
+    _k("backends", "list", [], "the backends it applies to (empty: all)", choices=tuple(config.BACKENDS)),
     _k("expect", "str", "pass", "the outcome the scenario predicts (fail: the strawman breaks the claim)",
        choices=("pass", "fail")),
     _k("params", "mapping", {}, "the invariant's parameters (see the invariant table)"),
@@ -97,7 +84,7 @@ SCHEMA = (
     _k("name", "str", REQUIRED, "short name: results go to results/<UTC time>-<name>/"),
     _k("description", "str", "", "what the scenario runs"),
     _k("expect", "str", REQUIRED, "prose: what the scenario should show"),
-    _k("backend", "str-or-list", "kmod", "one backend, or a list to compare", choices=tuple(BACKENDS)),
+    _k("backend", "str-or-list", "kmod", "one backend, or a list to compare", choices=tuple(config.BACKENDS)),
     _k("repeats", "int", 1, "runs of each backend and variant", minimum=1),
     _k("guest", "section", {}, "the guest it needs", keys=GUEST),
     _k("area", "section", {}, "the destination area", keys=AREA),
@@ -114,6 +101,7 @@ class _Checker:
     def __init__(self, path):
         self.path = path
         self.ctor = yaml.SafeLoader("")
+        self.lines = {}  # key path (workload.threads, variants[0].area.pages, ...) -> line
 
     def fail(self, node, where, msg):
         raise ScenarioError(f"{self.path}:{node.start_mark.line + 1}: {where}: {msg}")
@@ -141,6 +129,7 @@ class _Checker:
         for knode, vnode in node.value:
             name = self.ctor.construct_object(knode)
             here = f"{where}.{name}" if where else str(name)
+            self.lines[here] = knode.start_mark.line + 1
             if name not in by_name:
                 self.fail(knode, here, f"unknown key; allowed here: {', '.join(by_name)}")
             if name in out:
@@ -185,6 +174,7 @@ class _Checker:
         out = []
         for i, item in enumerate(node.value):
             here = f"{where}[{i}]"
+            self.lines[here] = item.start_mark.line + 1
             if key.name == "invariants":
                 if isinstance(item, yaml.ScalarNode):  # a bare name
                     item = yaml.MappingNode("tag:yaml.org,2002:map", [
@@ -216,6 +206,26 @@ class _Checker:
         return inv
 
 
+def _validate_runs(sc, checker):
+    """engine.config.validate on every run: each variant merged into the base, for each backend."""
+    for i, variant in enumerate(sc["variants"] or [None]):
+        for backend in sc["backend"]:
+            parts = {p: dict(sc[p], **(variant[p] if variant else {})) for p in config.SECTIONS}
+            try:
+                config.validate(config.RunConfig.from_sections(backend, parts))
+            except config.ConfigError as e:
+                o = config.OPTIONS[e.field]
+                key = f"{o.section}.{o.key or e.field}" if o.section else "backend"
+                item = "" if e.index is None else f"[{e.index}]"
+                tries = ([f"variants[{i}].{key}{item}", f"variants[{i}].{key}"] if variant else []) + \
+                    [f"{key}{item}", key] + ([f"variants[{i}]"] if variant else []) + [o.section or "backend"]
+                where = next((t for t in tries if t in checker.lines), key)
+                who = [f"variant {variant['label']}"] if variant else []
+                who += [f"backend {backend}"] if len(sc["backend"]) > 1 else []
+                who = f" ({', '.join(who)})" if who else ""
+                raise ScenarioError(f"{checker.path}:{checker.lines.get(where, 1)}: {where}: {e.msg}{who}") from None
+
+
 def loads(text, path="<string>"):
     """Check a scenario's YAML text; return it as a dict with every default filled in."""
     try:
@@ -229,12 +239,7 @@ def loads(text, path="<string>"):
     checker = _Checker(path)
     sc = checker.mapping(node, SCHEMA, "")
     lines = {checker.ctor.construct_object(k): k.start_mark.line + 1 for k, _ in node.value}
-    steps = sc["workload"]["kernel_steps"] + [s for v in sc["variants"] for s in v["workload"].get("kernel_steps", [])]
-    pages = sc["area"]["pages"]
-    for step in steps:
-        if step["page"] >= pages:
-            raise ScenarioError(f"{path}:{lines.get('workload', 1)}: workload.kernel_steps: page {step['page']} "
-                                f"is outside the area of {pages} pages")
+    _validate_runs(sc, checker)
     rb = sc["tracing"]["ringbuf_pages"]
     if rb & (rb - 1):
         raise ScenarioError(f"{path}:{lines.get('tracing', 1)}: tracing.ringbuf_pages: {rb} is not a power of two")

@@ -1,12 +1,13 @@
 """python -m scenarios.session [--flat] OUT FILE...: run scenarios inside the guest.
 
 One BPF compile for the whole session; then per scenario: load the module,
-and per run attach the scenario's probe groups, start a worker process
+and per run attach the probe groups its invariants need (scenarios/plan.py), start a worker process
 (engine.worker) with its source, sample its VMAs while it runs, detach, and
 write the run's results; unload the module and keep the scenario's dmesg.
 The host (python -m scenarios run) boots the guest and analyses afterwards.
 """
 import contextlib
+import dataclasses
 import json
 import os
 import select
@@ -17,8 +18,10 @@ import threading
 import time
 from pathlib import Path
 
-from lab import module
+from engine import config
+from lab import module, provenance
 from scenarios import schema
+from scenarios.plan import tracing_plan
 from tracing.tracer import Tracer
 
 SAMPLE_S = 0.5  # VMA samples at most this often
@@ -53,21 +56,16 @@ def dmesg_lines():
     return subprocess.run(["dmesg"], capture_output=True, text=True).stdout.splitlines()
 
 
-def worker_kwargs(sc, run, odirect_path):
-    a, w = run["area"], run["workload"]
-    return dict(
-        backend=run["backend"], pages=a["pages"], threads=w["threads"], pattern=w["pattern"], seed=w["seed"],
-        thp=a["thp"], area=a["kind"], hot_fraction=w["hot_fraction"], hot_probability=w["hot_probability"],
-        zipf_s=w["zipf_s"], accesses=w["accesses"], stride=w["stride"], kernel_steps=w["kernel_steps"],
-        timeout_s=w["timeout_s"], after=w["after"], odirect_path=odirect_path,
-        record_pfn=any(i["name"] == "zero_copy" for i in sc["invariants"]),
-        source={k: v for k, v in run["source"].items() if k != "kill_after_pages"})
+def run_config(run, odirect_path, record_pfn):
+    """The engine.config.RunConfig of one run of schema.runs()."""
+    return config.RunConfig.from_sections(run["backend"], run, odirect_path=odirect_path or "",
+                                          record_pfn=record_pfn)
 
 
 class Worker:
     """One engine.worker process, its progress pipe and its answers."""
 
-    def __init__(self, tracer, kwargs):
+    def __init__(self, tracer, run_cfg):
         rfd, wfd = os.pipe()
         self.rfd = rfd
         self.proc = subprocess.Popen([sys.executable, "-m", "engine.worker", str(wfd)], pass_fds=(wfd,),
@@ -77,7 +75,7 @@ class Worker:
         self.ready = threading.Event()
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
-        self.proc.stdin.write(json.dumps(kwargs) + "\n")
+        self.proc.stdin.write(json.dumps(dataclasses.asdict(run_cfg)) + "\n")
         self.proc.stdin.flush()
         if not self.ready.wait(READY_S):
             self.proc.kill()
@@ -116,10 +114,10 @@ def bar(placed, pages, secs):
     return f"  [{'#' * n}{'.' * (BAR - n)}] {placed}/{pages} pages {secs:6.1f} s"
 
 
-def one_run(tracer, sc, run, index, odirect_path, out):
+def one_run(tracer, sc, plan, run, index, odirect_path, out):
     saved = max_map_count()
     try:
-        traced_run(tracer, sc, run, index, odirect_path, out)
+        traced_run(tracer, sc, plan, run, index, odirect_path, out)
     finally:
         max_map_count(saved)
 
@@ -158,12 +156,13 @@ def follow(worker, run, limit):
     return series, ended - t0, ended, killed_at
 
 
-def traced_run(tracer, sc, run, index, odirect_path, out):
-    kwargs = worker_kwargs(sc, run, odirect_path)
-    extra = {"max_map_count": max_map_count(run["workload"]["max_map_count"]), "record_pfn": kwargs["record_pfn"]}
-    tracer.attach(sc["tracing"]["groups"], sc["tracing"]["events"])
+def traced_run(tracer, sc, plan, run, index, odirect_path, out):
+    groups, record_pfn = plan
+    run_cfg = run_config(run, odirect_path, record_pfn)
+    extra = {"max_map_count": max_map_count(run_cfg.max_map_count), "record_pfn": record_pfn}
+    tracer.attach(groups, sc["tracing"]["events"])
     try:
-        worker = Worker(tracer, kwargs)
+        worker = Worker(tracer, run_cfg)
         series, secs, ended, killed_at = follow(worker, run, sc["guest"]["timeout_s"])
     finally:
         trace = tracer.detach()
@@ -185,7 +184,7 @@ def traced_run(tracer, sc, run, index, odirect_path, out):
             f.write(json.dumps(dict(ev, run=index)) + "\n")
     summary = dict(trace.summary, events=len(events))
     (out / "runs" / f"{index}.json").write_text(json.dumps(dict(
-        index=index, label=run["label"], backend=run["backend"],
+        schema=provenance.RESULTS_SCHEMA, provenance=provenance.collect(), index=index, label=run["label"], backend=run["backend"],
         config={k: run[k] for k in ("area", "workload", "source")}, result=result, tgid=worker.proc.pid,
         vma_series=series, extra=extra, trace=summary)) + "\n")
     status = "ok" if result["ok"] else f"FAILED: {result['error']}"
@@ -202,13 +201,15 @@ def one_scenario(tracer, path, sc, out):
     mark = len(dmesg_lines())
     runs = schema.runs(sc)
     say(f"== {sc['name']}: {len(runs)} run(s); expect: {' '.join(sc['expect'].split())}")
+    plan = tracing_plan(sc)
+    say(f"   tracing: {', '.join(plan[0]) or 'no probes'}{'; pfns read' if plan[1] else ''}")
     module.load_module()
     needs_odirect = any(s["kind"] == "odirect" for r in runs for s in r["workload"]["kernel_steps"])
     try:
         with module.ext4_dir() if needs_odirect else contextlib.nullcontext() as d:
             for i, run in enumerate(runs):
                 say(f"-- run {i + 1}/{len(runs)}: {run['label']}")
-                one_run(tracer, sc, run, i, str(d / "odirect") if d else None, out)
+                one_run(tracer, sc, plan, run, i, str(d / "odirect") if d else None, out)
     finally:
         module.unload_module()
         (out / "dmesg.txt").write_text("\n".join(dmesg_lines()[mark:]) + "\n")

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * after.c - what the area can do once post-copy is over (kmod backends).
- * Each action fills res->after_vals; AFTER_VALS in engine/run.py names the slots.
+ * Each action fills res->after_vals in the slots FA_AV_<ACTION>_* (engine_api.h),
+ * which engine/config.py reads by name.
  *
  *   collapse  FA_IOC_RELEASE the area, then MADV_COLLAPSE: the seed's
  *             "switch back to a regular anonymous vma" with huge pages
@@ -48,8 +49,8 @@ static void write_long(const char *path, long n)
 		close(fd);
 }
 
-/* Move, then copy, src onto a fresh marker page: errnos in v[slot], v[slot+1], content in v[slot+2]. */
-static void map_onto_marker(char *src, long idx, int slot)
+/* Move, then copy, src onto a fresh marker page: the two errnos, and whether the copy is right. */
+static void map_onto_marker(char *src, long idx, int move_slot, int copy_slot, int right_slot)
 {
 	char *dst = area_alloc(1, false);
 	int err = dst ? fa_prepare(E.fa_fd, dst, PAGE, SIGBUS, NULL) : errno;
@@ -58,32 +59,29 @@ static void map_onto_marker(char *src, long idx, int slot)
 		fa_fail("after: cannot prepare a marker page: %s", strerror(err));
 		return;
 	}
-	v[slot] = fa_map(E.fa_fd, dst, src, PAGE, 0, NULL);
-	v[slot + 1] = fa_map(E.fa_fd, dst, src, PAGE, FA_MAP_COPY, NULL);
-	v[slot + 2] = !v[slot + 1] && page_check(dst, E.cfg->seed, idx);
+	v[move_slot] = fa_map(E.fa_fd, dst, src, PAGE, 0, NULL);
+	v[copy_slot] = fa_map(E.fa_fd, dst, src, PAGE, FA_MAP_COPY, NULL);
+	v[right_slot] = !v[copy_slot] && page_check(dst, E.cfg->seed, idx);
 	fa_release(E.fa_fd, dst, PAGE);
 	munmap(dst, PAGE);
 }
 
-/* v: 0 AnonHugePages kB before, 1 release errno, 2 collapse errno,
- *    3 AnonHugePages kB after, 4 kB of the area that huge pages can cover, 5 pages still right */
 static void collapse(void)
 {
 	uintptr_t lo = ((uintptr_t)E.area + HUGE - 1) & ~(HUGE - 1);
 	uintptr_t hi = ((uintptr_t)E.area + E.pages * PAGE) & ~(HUGE - 1);
 	long p;
 
-	v[0] = anon_huge_kb();
-	v[1] = fa_release(E.fa_fd, E.area, E.pages * PAGE);
-	v[2] = madvise(E.area, E.pages * PAGE, MADV_COLLAPSE) ? errno : 0;
-	v[3] = anon_huge_kb();
-	v[4] = hi > lo ? (long)((hi - lo) / 1024) : 0;
+	v[FA_AV_COLLAPSE_HUGE_KB_BEFORE] = anon_huge_kb();
+	v[FA_AV_COLLAPSE_RELEASE_ERRNO] = fa_release(E.fa_fd, E.area, E.pages * PAGE);
+	v[FA_AV_COLLAPSE_COLLAPSE_ERRNO] = madvise(E.area, E.pages * PAGE, MADV_COLLAPSE) ? errno : 0;
+	v[FA_AV_COLLAPSE_HUGE_KB_AFTER] = anon_huge_kb();
+	v[FA_AV_COLLAPSE_HUGE_KB_POSSIBLE] = hi > lo ? (long)((hi - lo) / 1024) : 0;
 	for (p = 0; p < E.pages && page_check(E.area + p * PAGE, E.cfg->seed, p); p++)
 		;
-	v[5] = p;
+	v[FA_AV_COLLAPSE_PAGES_RIGHT] = p;
 }
 
-/* v: 0 pages made identical, 1 of them merged, 2 ms waited, 3 move errno, 4 copy errno, 5 copy right */
 static void ksm(void)
 {
 	long n = E.pages < KSM_PAGES ? E.pages : KSM_PAGES, p, waited;
@@ -96,7 +94,7 @@ static void ksm(void)
 	}
 	for (p = 1; p < n; p++)
 		memcpy(E.area + p * PAGE, E.area, PAGE);
-	v[0] = n;
+	v[FA_AV_KSM_PAGES_IDENTICAL] = n;
 	if (madvise(E.area, n * PAGE, MADV_MERGEABLE)) {
 		fa_fail("after: MADV_MERGEABLE: %s", strerror(errno));
 		return;
@@ -105,14 +103,13 @@ static void ksm(void)
 	write_long("/sys/kernel/mm/ksm/run", 1);
 	for (waited = 0; waited < KSM_WAIT_MS && read_long("/proc/self/ksm_merging_pages") < n; waited += 50)
 		usleep(50000);
-	v[1] = read_long("/proc/self/ksm_merging_pages");
-	v[2] = waited;
-	map_onto_marker(E.area + PAGE, 0, 3);	/* page 1 now holds page 0's content */
+	v[FA_AV_KSM_PAGES_MERGED] = read_long("/proc/self/ksm_merging_pages");
+	v[FA_AV_KSM_WAITED_MS] = waited;
+	map_onto_marker(E.area + PAGE, 0, FA_AV_KSM_MOVE_ERRNO, FA_AV_KSM_COPY_ERRNO, FA_AV_KSM_COPY_RIGHT);	/* page 1 now holds page 0's content */
 	write_long("/sys/kernel/mm/ksm/run", old_run);
 	write_long("/sys/kernel/mm/ksm/sleep_millisecs", old_sleep);
 }
 
-/* v: 0 move errno, 1 copy errno, 2 copy right */
 static void shared(void)
 {
 	char *src = area_alloc(1, false), c;
@@ -133,7 +130,7 @@ static void shared(void)
 	if (pid < 0)
 		fa_fail("after: fork: %s", strerror(errno));
 	else
-		map_onto_marker(src, 0, 0);
+		map_onto_marker(src, 0, FA_AV_SHARED_MOVE_ERRNO, FA_AV_SHARED_COPY_ERRNO, FA_AV_SHARED_COPY_RIGHT);
 	close(pfd[1]);
 	if (pid > 0)
 		waitpid(pid, NULL, 0);

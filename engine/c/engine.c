@@ -227,7 +227,7 @@ static long *thread_sequence(int t, long *n)
 		free(order);
 		break;
 	}
-	case FA_P_HOTSET:
+	case FA_P_HOT_SET:
 	case FA_P_ZIPF: {
 		long hot = fmax(1, c->hot_fraction * pages);
 		double *cdf = NULL, norm = 0;
@@ -243,7 +243,7 @@ static long *thread_sequence(int t, long *n)
 		for (i = 0; i < count; i++) {
 			double u = unit(&rng);
 
-			if (c->pattern == FA_P_HOTSET) {
+			if (c->pattern == FA_P_HOT_SET) {
 				long r = u < c->hot_probability ? (long)(unit(&rng) * hot) :
 								   (long)(unit(&rng) * pages);
 
@@ -444,11 +444,11 @@ static void verify(struct fa_result *res)
 
 	for (p = 0; p < E.pages; p++) {
 		if (!E.placed[p]) {
-			if (res->missing_pages < 8)
+			if (res->missing_pages < FA_MAX_FIRST)
 				res->first_missing[res->missing_pages] = p;
 			res->missing_pages++;
 		} else if (!page_check(E.area + p * PAGE, E.cfg->seed, p)) {
-			if (res->bad_pages < 8)
+			if (res->bad_pages < FA_MAX_FIRST)
 				res->first_bad[res->bad_pages] = p;
 			res->bad_pages++;
 		}
@@ -462,7 +462,7 @@ static void verify(struct fa_result *res)
 
 int fa_engine_run(const struct fa_cfg *cfg, struct fa_result *res)
 {
-	pthread_t threads[256], push, dog;
+	pthread_t threads[FA_MAX_THREADS], push, dog;
 	unsigned long long t0;
 	int i, have_push = 0, helpers;
 
@@ -480,7 +480,7 @@ int fa_engine_run(const struct fa_cfg *cfg, struct fa_result *res)
 	res->faults = calloc(E.faults_cap, sizeof(*res->faults));
 	res->e2e_ns = calloc(E.e2e_cap, sizeof(*res->e2e_ns));
 	E.placed = calloc(cfg->pages, 1);
-	if (cfg->threads < 1 || cfg->threads > 256 || !res->faults || !res->e2e_ns || !E.placed) {
+	if (cfg->threads < 1 || cfg->threads > FA_MAX_THREADS || !res->faults || !res->e2e_ns || !E.placed) {
 		snprintf(res->error, sizeof(res->error), "bad thread count or out of memory");
 		return res->ok = 0;
 	}

@@ -9,6 +9,12 @@
 
 #define FA_PAGE 4096
 
+/*
+ * Every FA_* integer below reaches Python as lib.FA_* (cffi); engine/config.py
+ * derives the names of backends (FA_B_*), patterns (FA_P_*), kernel steps
+ * (FA_K_*) and after-migration actions (FA_AFTER_*) from these constant names.
+ */
+
 /* backends */
 #define FA_B_KMOD 0
 #define FA_B_KMOD_COPY 1
@@ -21,7 +27,7 @@
 /* access patterns */
 #define FA_P_SEQUENTIAL 0
 #define FA_P_RANDOM 1
-#define FA_P_HOTSET 2
+#define FA_P_HOT_SET 2
 #define FA_P_ZIPF 3
 #define FA_P_STRIDE 4
 
@@ -31,13 +37,33 @@
 #define FA_K_PIPE_READ 2
 #define FA_K_PIPE_WRITE 3
 
-#define FA_MAX_KSTEPS 16
+#define FA_MAX_KSTEPS 16		/* kernel steps per run */
+#define FA_MAX_THREADS 256	/* vCPU threads per run */
+#define FA_MAX_FIRST 8		/* first_bad[], first_missing[] */
+#define FA_MAX_AFTER_VALS 8	/* after_vals[] */
 
 /* what to do once every page is placed (kmod backends) */
 #define FA_AFTER_NONE 0
 #define FA_AFTER_COLLAPSE 1	/* FA_IOC_RELEASE, then MADV_COLLAPSE of the area */
 #define FA_AFTER_KSM 2		/* duplicate pages, MADV_MERGEABLE, then move a merged page */
 #define FA_AFTER_SHARED 3	/* move a page shared with a forked child, then copy it */
+
+/* the slots of after_vals[] each action fills: FA_AV_<ACTION>_<FIGURE> */
+#define FA_AV_COLLAPSE_HUGE_KB_BEFORE 0	/* AnonHugePages kB before */
+#define FA_AV_COLLAPSE_RELEASE_ERRNO 1
+#define FA_AV_COLLAPSE_COLLAPSE_ERRNO 2
+#define FA_AV_COLLAPSE_HUGE_KB_AFTER 3
+#define FA_AV_COLLAPSE_HUGE_KB_POSSIBLE 4	/* kB of the area that huge pages can cover */
+#define FA_AV_COLLAPSE_PAGES_RIGHT 5	/* pages still matching the image, from the first */
+#define FA_AV_KSM_PAGES_IDENTICAL 0
+#define FA_AV_KSM_PAGES_MERGED 1
+#define FA_AV_KSM_WAITED_MS 2
+#define FA_AV_KSM_MOVE_ERRNO 3		/* FA_IOC_MAP of a merged page */
+#define FA_AV_KSM_COPY_ERRNO 4		/* the same with FA_MAP_COPY */
+#define FA_AV_KSM_COPY_RIGHT 5		/* the copy holds the right content */
+#define FA_AV_SHARED_MOVE_ERRNO 0
+#define FA_AV_SHARED_COPY_ERRNO 1
+#define FA_AV_SHARED_COPY_RIGHT 2
 
 struct fa_kstep_result {
 	int kind;
@@ -68,8 +94,8 @@ struct fa_cfg {
 	int push;		/* a background push connection */
 	int timeout_ms;		/* no progress for this long: fail the run */
 	int nksteps;
-	int ksteps[16];		/* FA_K_* */
-	long kstep_pages[16];
+	int ksteps[FA_MAX_KSTEPS];		/* FA_K_* */
+	long kstep_pages[FA_MAX_KSTEPS];
 	const char *odirect_path;
 	int progress_fd;	/* -1, or a pipe: 8-byte count of pages placed, now and then */
 	int record_pfn;		/* read the pfn of every moved page before and after (pagemap) */
@@ -98,9 +124,9 @@ struct fa_result {
 	long vmas_after;
 	long rss_kb;
 	long bad_pages;		/* pages that differ from the source image */
-	long first_bad[8];
+	long first_bad[FA_MAX_FIRST];
 	long missing_pages;	/* never arrived */
-	long first_missing[8];
+	long first_missing[FA_MAX_FIRST];
 	long vma_limit_pages;	/* mprotect: pages placed when mprotect hit ENOMEM, else -1 */
 	unsigned long long area_start;	/* where the area was mapped */
 	unsigned long long t_start_ns, t_end_ns;	/* CLOCK_MONOTONIC: the fault phase */
@@ -108,9 +134,9 @@ struct fa_result {
 	long maps_lines_before, maps_lines_after;	/* its lines: every VMA of the process */
 	long pfn_checked;	/* record_pfn: places whose pfns were read */
 	long pfn_kept;		/* and where the page kept its pfn (a move, not a copy) */
-	long after_vals[8];	/* the FA_AFTER_* action's figures (AFTER_VALS in engine/run.py) */
+	long after_vals[FA_MAX_AFTER_VALS];	/* the FA_AFTER_* action's figures, slots FA_AV_* */
 	int nksteps;
-	struct fa_kstep_result ksteps[16];
+	struct fa_kstep_result ksteps[FA_MAX_KSTEPS];
 };
 
 int fa_engine_run(const struct fa_cfg *cfg, struct fa_result *res);
@@ -118,5 +144,3 @@ void fa_engine_free(struct fa_result *res);
 
 /* the source: serve pages of the image (seed, pages) on a listening socket */
 int fa_source_serve(int listen_fd, long pages, unsigned long long seed);
-void fa_page_fill(void *page, unsigned long long seed, unsigned long long idx);
-int fa_page_check(const void *page, unsigned long long seed, unsigned long long idx);

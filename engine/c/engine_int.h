@@ -28,11 +28,11 @@ struct engine {
 	long pages_placed, pages_pushed, eexist;	/* atomic */
 	unsigned long long last_progress_ns;		/* atomic */
 	int abort;		/* atomic: stop now */
-	int socks[272];		/* every connection (256 vCPUs + handler, push, main), shut down on abort */
+	int socks[FA_MAX_THREADS + 16];	/* every connection (vCPUs + handler, push, main), shut down on abort */
 	int nsocks;
-	char *retired[272];	/* threads' temporary pages, unmapped once the fault phase is over */
+	char *retired[FA_MAX_THREADS + 16];	/* threads' temporary pages, unmapped once the fault phase is over */
 	long nretired;		/* atomic */
-	long *seqs[256];	/* each vCPU's page sequence, freed with the temporary pages */
+	long *seqs[FA_MAX_THREADS];	/* each vCPU's page sequence, freed with the temporary pages */
 	int pagemap_fd;		/* cfg->record_pfn: /proc/self/pagemap */
 	int helpers_ready;	/* atomic: handler and push threads past fa_thread_init */
 	long pfn_checked, pfn_kept;	/* atomic */

@@ -18,16 +18,6 @@
 
 static int faults_in_flight;
 
-void fa_page_fill(void *page, unsigned long long seed, unsigned long long idx)
-{
-	page_fill(page, seed, idx);
-}
-
-int fa_page_check(const void *page, unsigned long long seed, unsigned long long idx)
-{
-	return page_check(page, seed, idx);
-}
-
 int fa_write_all(int fd, const void *buf, size_t len)
 {
 	const char *p = buf;

@@ -1,12 +1,20 @@
 """The migration engine on the host: every backend the host kernel has
-(all but kmod), each pattern, content verified; failure handling."""
+(all but kmod), each pattern, content verified; failure handling; the run
+options (engine.config) and the constants cffi reads from engine_api.h."""
+import dataclasses
+import json
+import re
+import subprocess
+import sys
 import threading
 import time
 
 import pytest
 
 import engine
-from engine import KernelStep, SourceSpec, run
+from engine import ConfigError, KernelStep, RunConfig, config, run
+from engine._engine import ffi, lib
+from lab.guest import REPO
 
 HOST_BACKENDS = ["uffd-copy", "uffd-move", "uffd-sigbus", "uffd-sigbus-move", "mprotect"]
 PAGES = 4096
@@ -55,8 +63,7 @@ def test_source_death_fails_fast_and_names_missing_pages(backend):
         threading.Timer(0.3, src.kill).start()
 
     t0 = time.monotonic()
-    res = run(backend, 1 << 18, 2, "sequential", source=SourceSpec(transport="unix"), on_source=kill_soon,
-              timeout_s=5)
+    res = run(backend, 1 << 18, 2, "sequential", transport="unix", on_source=kill_soon, timeout_s=5)
     assert time.monotonic() - t0 < 30
     assert not res.ok and "source" in res.error, res.error
     assert res.missing_pages > 0 and len(res.first_missing) == min(res.missing_pages, 8)
@@ -64,17 +71,75 @@ def test_source_death_fails_fast_and_names_missing_pages(backend):
 
 
 @pytest.mark.parametrize("kw, msg", [
-    (dict(pages=0), "pages must be a positive integer"),
-    (dict(pattern="spiral"), "unknown pattern 'spiral'"),
-    (dict(threads=8, pages=4), "must not exceed pages"),
-    (dict(backend="dma"), "unknown backend 'dma'"),
-    (dict(kernel_steps=[KernelStep("pipe-read", 99)]), "outside the area"),
-    (dict(kernel_steps=[KernelStep("ioctl", 0)]), "unknown kernel step"),
+    (dict(pages=0), "pages: 0 is out of range: it must be >= 1"),
+    (dict(pattern="spiral"), "pattern: 'spiral' is not allowed; use one of: sequential, random"),
+    (dict(threads=8, pages=4), "threads: 8 threads exceed the 4 pages"),
+    (dict(threads=300, pages=4096), r"threads: 300 is out of range: it must be \[1, 256\]"),
+    (dict(backend="dma"), "backend: 'dma' is not allowed"),
+    (dict(hot_fraction=0), r"hot_fraction: 0 is out of range: it must be \(0, 1\]"),
+    (dict(hot_probability=5), r"hot_probability: 5 is out of range: it must be \[0, 1\]"),
+    (dict(zipf_s=0.0), "zipf_s: 0.0 is out of range: it must be > 0"),
+    (dict(thp=1), "thp: 1 is not a bool"),
+    (dict(kernel_steps=[KernelStep("pipe-read", 99)]), r"kernel_steps\[0\]: page 99 is outside the area of 16"),
+    (dict(kernel_steps=[KernelStep("ioctl", 0)]), r"kernel_steps\[0\]: kind 'ioctl' is not allowed"),
+    (dict(kernel_steps=[KernelStep("pipe-read", 1)] * 17), "17 steps; at most 16"),
+    (dict(after="ksm"), "'ksm' needs a kmod backend"),
 ])
 def test_bad_parameters_are_refused(kw, msg):
     args = dict(backend="uffd-copy", pages=16, threads=1, pattern="sequential") | kw
-    with pytest.raises(ValueError, match=msg):
+    with pytest.raises(ConfigError, match=msg):
         run(args.pop("backend"), args.pop("pages"), args.pop("threads"), args.pop("pattern"), **args)
+
+
+def test_constants_match_the_header_both_ways(tmp_path):
+    names = re.findall(r"^#define (FA_\w+)", (REPO / "engine/c/engine_api.h").read_text(), re.M)
+    src, exe = tmp_path / "consts.c", tmp_path / "consts"
+    src.write_text('#include <stdio.h>\n#include "engine_api.h"\nint main(void) {\n' +
+                   "".join(f'printf("{n} %lld\\n", (long long)({n}));\n' for n in names) + "return 0; }\n")
+    subprocess.run(["gcc", "-I", str(REPO / "engine/c"), "-o", str(exe), str(src)], check=True)
+    out = subprocess.run([str(exe)], check=True, capture_output=True, text=True).stdout
+    c = {k: int(v) for k, v in (line.split() for line in out.splitlines())}
+    assert {n for n in dir(lib) if n.startswith("FA_")} == set(c), "cffi's lib.FA_* and the header's differ"
+    for n, v in c.items():
+        assert getattr(lib, n) == v, n
+    # the Python names, both ways: each table holds exactly its prefix's constants, value for value
+    for table, prefix in ((config.BACKENDS, "FA_B_"), (config.PATTERNS, "FA_P_"),
+                          (config.KERNEL_STEPS, "FA_K_"), (config.AFTER, "FA_AFTER_")):
+        consts = {n: v for n, v in c.items() if n.startswith(prefix)}
+        assert sorted(table.values()) == sorted(consts.values()) == list(range(len(consts))), prefix
+        for name, value in table.items():
+            const = next(n for n, v in consts.items() if v == value)
+            assert config.SPELLING.get(const, const[len(prefix):].lower().replace("_", "-")) == name, const
+    slots = {n for n in c if n.startswith("FA_AV_")}
+    assert slots == {f"FA_AV_{a.upper()}_{f.upper()}" for a, figs in config.AFTER_VALS.items() for f in figs}
+    for action, figures in config.AFTER_VALS.items():
+        assert sorted(figures.values()) == list(range(len(figures))), action
+        assert len(figures) <= lib.FA_MAX_AFTER_VALS
+
+
+def test_every_cfg_field_is_filled_by_one_option():
+    fields = [name for name, _ in ffi.typeof("struct fa_cfg").fields]
+    filled = [c for _, o in config.options() for c in o.c] + list(config.RUNNER_FIELDS)
+    assert sorted(filled) == sorted(fields)
+    c_values, _ = RunConfig("uffd-copy", odirect_path="/x").to_c()
+    assert sorted(c_values) == sorted(f for f in fields if f not in config.RUNNER_FIELDS)
+
+
+def test_run_config_round_trips_through_json():
+    cfg = RunConfig("kmod", 64, 2, "zipf", kernel_steps=(KernelStep("odirect", 3),), push=True)
+    assert RunConfig.from_dict(json.loads(json.dumps(dataclasses.asdict(cfg)))) == cfg
+
+
+def test_python_m_engine_prints_json_and_exit_status():
+    r = subprocess.run([sys.executable, "-m", "engine", "--backend", "uffd-copy", "--pages", "64", "--threads", "2",
+                        "--kernel-step", "pipe-read:3", "--json"], capture_output=True, text=True, cwd=REPO,
+                       timeout=60)
+    assert r.returncode == 0, r.stderr
+    s = json.loads(r.stdout)
+    assert s["ok"] and s["pages_placed"] == 64 and s["threads"] == 2 and s["kernel_steps"][0]["kind"] == "pipe-read"
+    bad = subprocess.run([sys.executable, "-m", "engine", "--backend", "uffd-copy", "--pages", "4", "--threads", "8"],
+                         capture_output=True, text=True, cwd=REPO, timeout=60)
+    assert bad.returncode == 2 and "threads: 8 threads exceed the 4 pages" in bad.stderr
 
 
 def test_kernel_steps_sigbus_mode_efault_then_ok():
@@ -94,6 +159,7 @@ def test_kernel_steps_uffd_thread_mode_wait_for_the_handler():
 
 
 def test_push_stream_places_pages():
-    res = run("uffd-copy", 8192, 1, "random", source=SourceSpec(push=True))
+    res = run("uffd-copy", 8192, 1, "random", push=True)
     assert_complete(res)
-    assert res.pages_pushed > 0 and res.faults + res.pages_pushed >= res.pages
+    assert res.pages_pushed > 0
+    assert res.pages_pushed + res.faults - res.eexist == res.pages_placed, "each page placed once, by one path"

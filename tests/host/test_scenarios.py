@@ -3,7 +3,7 @@ import pytest
 
 from lab.guest import REPO
 from scenarios import __main__ as cli
-from scenarios import doc, schema
+from scenarios import doc, plan, schema
 
 BASE = "name: x\nexpect: y\n"
 
@@ -51,7 +51,70 @@ def test_wrong_type():
 
 
 def test_minimum():
-    assert "below the minimum of 1" in err(BASE + "workload: {threads: 0}\n")
+    assert "below the minimum of 1" in err(BASE + "guest: {cpus: 0}\n")
+
+
+@pytest.mark.parametrize("text, msg", [
+    ("workload: {threads: 300}\n", "s.yaml:3: workload.threads: 300 is out of range: it must be [1, 256]"),
+    ("workload: {threads: 0}\n", "s.yaml:3: workload.threads: 0 is out of range: it must be [1, 256]"),
+    ("workload: {hot_fraction: 0}\n", "s.yaml:3: workload.hot_fraction: 0.0 is out of range: it must be (0, 1]"),
+    ("workload: {hot_probability: 5}\n", "s.yaml:3: workload.hot_probability: 5.0 is out of range"),
+    ("workload: {zipf_s: 0}\n", "s.yaml:3: workload.zipf_s: 0.0 is out of range: it must be > 0"),
+    ("area: {pages: 4}\nworkload:\n  kernel_steps:\n    - {kind: odirect, page: 1}\n    - {kind: odirect, page: 7}\n",
+     "s.yaml:7: workload.kernel_steps[1]: page 7 is outside the area of 4 pages"),
+    ("area: {pages: 4}\nworkload: {threads: 8}\n", "s.yaml:4: workload.threads: 8 threads exceed the 4 pages"),
+    ("workload:\n  kernel_steps: [" + ", ".join(["{kind: odirect, page: 1}"] * 17) + "]\n",
+     "s.yaml:4: workload.kernel_steps: 17 steps; at most 16"),
+    ("backend: [kmod, uffd-copy]\nworkload: {after: ksm}\n",
+     "s.yaml:4: workload.after: 'ksm' needs a kmod backend (kmod, kmod-copy), not uffd-copy (backend uffd-copy)"),
+])
+def test_engine_rules_fail_at_check_time(text, msg):
+    """What engine.config.validate refuses in the guest is refused here, at file:line, before any boot."""
+    assert err(BASE + text).startswith(msg)
+
+
+def test_variants_are_checked_merged_into_the_base():
+    # the variant's pages are fine alone; with the base's threads they are not
+    msg = err(BASE + "workload: {threads: 4}\nvariants:\n  - {label: small, area: {pages: 2}}\n")
+    assert msg.startswith("s.yaml:3: workload.threads: 4 threads exceed the 2 pages of the area (variant small)")
+    msg = err(BASE + "area: {pages: 64}\nvariants:\n  - {label: a}\n  - label: b\n    area: {pages: 8}\n"
+              "    workload: {kernel_steps: [{kind: pipe-read, page: 9}]}\n")
+    assert msg.startswith("s.yaml:8: variants[1].workload.kernel_steps[0]: page 9 is outside the area of 8 pages")
+
+
+def test_timeout_default_is_the_engines():
+    from engine import RunConfig
+
+    assert schema.loads(BASE)["workload"]["timeout_s"] == RunConfig("kmod").timeout_s
+
+
+def test_tracing_plan_follows_the_invariants():
+    sc = schema.loads(BASE + "invariants: [no_vma_created, zero_copy, nothing_lost]\n")
+    assert plan.tracing_plan(sc) == (("vma", "kmod", "uffd"), True)
+    sc = schema.loads(BASE + "invariants: [gup_fallback, dmesg_clean]\n")
+    assert plan.tracing_plan(sc) == (("fault", "gup"), False)
+    assert plan.tracing_plan(schema.loads(BASE + "invariants: [nothing_lost, fails_fast]\n")) == ((), False)
+
+
+def test_tracing_groups_override_but_pfns_still_follow_the_invariants():
+    sc = schema.loads(BASE + "tracing: {groups: [tlb, kmod]}\ninvariants: [zero_copy]\n")
+    assert plan.tracing_plan(sc) == (("tlb", "kmod"), True)
+    sc = schema.loads(BASE + "tracing: {groups: []}\ninvariants: [no_vma_created]\n")
+    assert plan.tracing_plan(sc) == ((), False)
+
+
+@pytest.mark.parametrize("path", sorted((REPO / "scenarios").glob("*.yaml")), ids=lambda p: p.stem)
+def test_shipped_scenarios_trace_what_their_invariants_need(path):
+    from analysis.invariants import INVARIANTS
+    from tracing.probes import PROBES
+
+    sc = schema.load(path)
+    groups, _ = plan.tracing_plan(sc)
+    group = {p.name: p.group for p in PROBES}
+    for inv in sc["invariants"]:
+        spec = INVARIANTS[inv["name"]]
+        assert {group[e] for e in spec.events} <= set(groups), inv["name"]
+        assert not spec.any_events or {group[e] for e in spec.any_events} & set(groups), inv["name"]
 
 
 def test_missing_required_key():
