@@ -24,7 +24,7 @@ class SourceError(Exception):
 class Source:
     """A running source process; use as a context manager (its options are checked by engine.config)."""
 
-    def __init__(self, pages, seed, transport="unix", delay_us=0, rate_mbit=0):
+    def __init__(self, pages, seed, transport, delay_us, rate_mbit):
         self.pages, self.seed, self.transport = pages, seed, transport
         self.delay_us, self.rate_mbit = delay_us, rate_mbit
         self.proc = None

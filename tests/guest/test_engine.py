@@ -1,9 +1,16 @@
 """The migration engine in the guest: every backend, kmod included, and each
-kernel-access step against a missing page (a marker for kmod)."""
+kernel-access step against a missing page (a marker for kmod); the netem link
+model; python -m engine."""
+import json
+import statistics
+import subprocess
+import sys
+
 import pytest
 
 import engine
-from engine import KernelStep, SourceSpec, run
+from engine import KernelStep, run
+from lab.module import REPO
 
 STEPS = ["odirect", "process_vm_readv", "pipe-read", "pipe-write"]
 # While the page is missing: EFAULT where the fault cannot wait for a handler
@@ -19,7 +26,7 @@ def assert_complete(res):
 @pytest.mark.parametrize("backend", list(engine.BACKENDS))
 def test_backend_with_kernel_steps(fa_module, ext4_dir, backend):
     steps = [KernelStep(kind, 100 + i) for i, kind in enumerate(STEPS)]
-    res = run(backend, 4096, 2, "random", kernel_steps=steps, odirect_path=ext4_dir / "odirect")
+    res = run(backend, 4096, 2, "random", kernel_steps=steps, odirect_path=str(ext4_dir / "odirect"))
     assert_complete(res)
     for s in res.kernel_steps:
         if backend in FAILS_WHILE_MISSING:
@@ -42,6 +49,25 @@ def test_kmod_dev_zero_and_thp(fa_module):
 
 
 def test_tcp_link_with_netem_and_push(fa_module):
-    res = run("kmod", 2048, 1, "random", source=SourceSpec("tcp", delay_us=100, rate_mbit=10000, push=True))
+    """Each fault's request and its page cross the shaped link once each way: its resolve time
+    cannot be shorter than two one-way delays plus a page at the link's rate."""
+    delay_us, rate_mbit, pages = 500, 100, 2048
+    res = run("kmod", pages, 1, "random", transport="tcp", delay_us=delay_us, rate_mbit=rate_mbit, push=True)
     assert_complete(res)
-    assert res.pages_pushed > 0
+    floor_ns = 2 * delay_us * 1000 + (4096 + 8) * 8 * 1000 / rate_mbit
+    assert statistics.median(res.resolve_ns) >= floor_ns, (statistics.median(res.resolve_ns), floor_ns)
+    assert min(res.resolve_ns) >= 2 * delay_us * 1000, min(res.resolve_ns)
+    assert res.pages_placed == pages and res.pages_pushed > 0
+    assert res.pages_pushed + res.faults - res.eexist == res.pages_placed, "each page placed once, by one path"
+
+
+def test_python_m_engine(fa_module):
+    cmd = [sys.executable, "-m", "engine", "--backend", "kmod", "--pages", "256", "--threads", "2",
+           "--pattern", "random", "--json"]
+    r = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert r.returncode == 0, r.stderr
+    s = json.loads(r.stdout)
+    assert s["ok"] and s["backend"] == "kmod" and s["pages_placed"] == 256 and s["bad_pages"] == 0
+    assert s["faults"] >= 256 and s["resolve_ns_median"] > 0
+    bad = subprocess.run(cmd[:-1] + ["--hot-probability", "5"], capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert bad.returncode == 2 and "hot_probability: 5.0 is out of range" in bad.stderr, bad.stderr

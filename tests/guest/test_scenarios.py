@@ -3,20 +3,28 @@ small scenarios (tests/fixtures/scenarios), then the invariants on what they
 wrote.  Every invariant must come out as its scenario predicts.  (Reports
 and plots are tested on the host: matplotlib is slow to start under TCG.)"""
 import dataclasses
+import json
 
 import pytest
 
 from analysis import invariants, load
+from lab import provenance
 from lab.module import REPO
-from scenarios import session
+from scenarios import plan, schema, session
 
 FILES = [REPO / f"tests/fixtures/scenarios/{n}.yaml" for n in ("fx-postcopy", "fx-gup", "fx-crash")]
 
 
 @pytest.fixture(scope="module")
-def summaries(fa_session, tmp_path_factory):
+def results(fa_session, tmp_path_factory):
     out = tmp_path_factory.mktemp("scenarios")
     assert session.main([str(out)] + [str(f) for f in FILES]) == 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def summaries(results):
+    out = results
     verdicts = {}
     for d in load.scenario_dirs(out):
         res = load.load(d)
@@ -35,3 +43,15 @@ def test_session_leaves_the_module_unloaded(summaries):
     from lab.module import module_loaded
 
     assert not module_loaded()
+
+
+def test_runs_carry_schema_provenance_and_the_planned_tracing(results):
+    for f in FILES:
+        groups, record_pfn = plan.tracing_plan(schema.load(f))
+        runs = sorted((results / f.stem / "runs").glob("*.json"))
+        assert runs, f.stem
+        for path in runs:
+            r = json.loads(path.read_text())
+            assert r["schema"] == provenance.RESULTS_SCHEMA
+            assert r["provenance"]["kernel"] and "module_srcversion" in r["provenance"], r["provenance"]
+            assert r["trace"]["groups"] == list(groups) and r["extra"]["record_pfn"] == record_pfn
