@@ -163,3 +163,10 @@ def test_push_stream_places_pages():
     assert_complete(res)
     assert res.pages_pushed > 0
     assert res.pages_pushed + res.faults - res.eexist == res.pages_placed, "each page placed once, by one path"
+
+
+def test_serve_fails_when_it_cannot_bind():
+    """An address that never comes up: the source says why and exits, instead of listening unbound."""
+    r = subprocess.run([sys.executable, "-m", "engine.serve", "--pages", "4", "--seed", "1", "--tcp", "192.0.2.1:7411"],
+                       capture_output=True, text=True, cwd=REPO, timeout=60)
+    assert r.returncode == 1 and r.stdout.startswith("cannot bind 192.0.2.1:7411 after 50 tries"), (r.stdout, r.stderr)
