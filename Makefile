@@ -17,7 +17,7 @@ kmod: setup
 # The C engine as a cffi extension, rebuilt when its sources change.
 ENGINE_SO := engine/.built
 engine: setup $(ENGINE_SO)
-$(ENGINE_SO): engine/build.py engine/c/*.c engine/c/*.h kmod/selftests/fa_util.h kmod/fault_area_uapi.h
+$(ENGINE_SO): engine/build.py engine/c/*.c engine/c/*.h include/fa_util.h kmod/fault_area_uapi.h
 	@$(PY) engine/build.py && touch $@
 
 # A scenario suite (scenarios/$(SUITE).suite) in one guest boot, then its reports.

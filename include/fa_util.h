@@ -2,6 +2,8 @@
 /*
  * fa_util.h - small helpers for userland programs that drive fault_area.ko:
  * the ioctls with errno results, page patterns, pagemap and maps snapshots.
+ * Shared by the C engine (engine/c) and the self-tests (kmod/selftests),
+ * so it lives in neither.
  */
 #ifndef FA_UTIL_H
 #define FA_UTIL_H
@@ -18,7 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../fault_area_uapi.h"
+#include "../kmod/fault_area_uapi.h"
 
 #define PAGE 4096UL
 
