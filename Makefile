@@ -40,7 +40,8 @@ stress: build
 	@$(PY) -m lab --results results/$$(date -u +%Y%m%dT%H%M%SZ)-stress --timeout $$(($(DURATION) + 900)) \
 		--step reliability='kmod/selftests/reliability.sh $(DURATION)'
 
-test-host: setup
+# The host tests import the engine (its cffi extension), so it is built first.
+test-host: engine
 	@scripts/pytest-strict tests/host
 
 clean:
