@@ -27,11 +27,13 @@ run: build
 test: build
 	@scripts/pytest-strict
 
-# Figures measured in one guest boot, reported as ratios (see bench/).
+# Figures measured in one guest boot, reported as ratios (see bench/);
+# BENCH_FLAGS=--quick runs every row on small sizes, in seconds.
+BENCH_FLAGS ?=
 bench: build
 	@$(PY) -m lab --results results/$$(date -u +%Y%m%dT%H%M%SZ)-bench --timeout 1200 \
-		--step kmod='python -m bench.kmod' --step backends='python -m bench.backends' \
-		--step tracing='python -m bench.tracing'
+		--step kmod='python -m bench.kmod $(BENCH_FLAGS)' --step backends='python -m bench.backends $(BENCH_FLAGS)' \
+		--step tracing='python -m bench.tracing $(BENCH_FLAGS)'
 
 # The module's reliability battery in one boot: 100,000 fuzzed ioctls, the
 # lifetime cases, and DURATION seconds of stress (kmod/selftests/reliability.sh).
