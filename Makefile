@@ -17,7 +17,7 @@ kmod: setup
 # The C engine as a cffi extension, rebuilt when its sources change.
 ENGINE_SO := engine/.built
 engine: setup $(ENGINE_SO)
-$(ENGINE_SO): engine/build.py engine/c/*.c engine/c/*.h kmod/selftests/fa_util.h kmod/fault_area_uapi.h
+$(ENGINE_SO): engine/build.py engine/c/*.c engine/c/*.h include/fa_util.h kmod/fault_area_uapi.h
 	@$(PY) engine/build.py && touch $@
 
 # A scenario suite (scenarios/$(SUITE).suite) in one guest boot, then its reports.
@@ -27,11 +27,13 @@ run: build
 test: build
 	@scripts/pytest-strict
 
-# Figures measured in one guest boot, reported as ratios (see bench/).
+# Figures measured in one guest boot, reported as ratios (see bench/);
+# BENCH_FLAGS=--quick runs every row on small sizes, in seconds.
+BENCH_FLAGS ?=
 bench: build
 	@$(PY) -m lab --results results/$$(date -u +%Y%m%dT%H%M%SZ)-bench --timeout 1200 \
-		--step kmod='python -m bench.kmod' --step backends='python -m bench.backends' \
-		--step tracing='python -m bench.tracing'
+		--step kmod='python -m bench.kmod $(BENCH_FLAGS)' --step backends='python -m bench.backends $(BENCH_FLAGS)' \
+		--step tracing='python -m bench.tracing $(BENCH_FLAGS)'
 
 # The module's reliability battery in one boot: 100,000 fuzzed ioctls, the
 # lifetime cases, and DURATION seconds of stress (kmod/selftests/reliability.sh).
@@ -40,7 +42,8 @@ stress: build
 	@$(PY) -m lab --results results/$$(date -u +%Y%m%dT%H%M%SZ)-stress --timeout $$(($(DURATION) + 900)) \
 		--step reliability='kmod/selftests/reliability.sh $(DURATION)'
 
-test-host: setup
+# The host tests import the engine (its cffi extension), so it is built first.
+test-host: engine
 	@scripts/pytest-strict tests/host
 
 clean:

@@ -4,6 +4,7 @@ Every backend on 16384 pages, sequential and random, 1 and 2 vCPU threads:
 median and p99 of the per-fault latency as the vCPU thread sees it (first
 touch to the access completing) and of the handler's resolve time, pages/s,
 and ratios to a plain zero-fill first touch and to uffd-copy in this boot.
+--quick runs every row on 512 pages: a smoke test, not figures.
 """
 import json
 import os
@@ -12,21 +13,24 @@ import sys
 from pathlib import Path
 
 import engine
+from bench import quick_parser
 from bench.kmod import fa_bench
 from engine.run import p99
 from lab.module import load_module, unload_module
 
-PAGES = 16384
+PAGES, QUICK_PAGES = 16384, 512
 CASES = [(pattern, threads) for pattern in ("sequential", "random") for threads in (1, 2)]
 
 
-def main():
+def main(argv=None):
+    quick = quick_parser("bench.backends", __doc__).parse_args(argv).quick
+    pages = QUICK_PAGES if quick else PAGES
     load_module()
-    zero_fill = statistics.median(fa_bench("zero-fill", PAGES, 5)["ns_per_page"])
+    zero_fill = statistics.median(fa_bench("zero-fill", pages, 1 if quick else 5)["ns_per_page"])
     rows = []
     for pattern, threads in CASES:
         for backend in engine.BACKENDS:
-            r = engine.run(backend, PAGES, threads, pattern)
+            r = engine.run(backend, pages, threads, pattern)
             if not r.ok or r.bad_pages or r.missing_pages:
                 sys.exit(f"{backend} {pattern} x{threads}: {r.error or 'pages lost'}")
             rows.append(dict(backend=backend, pattern=pattern, threads=threads,
@@ -56,7 +60,8 @@ def main():
               f"kmod/uffd-sigbus: {vs_sigbus:.2f} (goal <= 1.0)", end="")
     print()
     out = Path(os.environ.get("FA_RESULTS", ".")) / "bench-backends.json"
-    out.write_text(json.dumps({"zero_fill_ns": zero_fill, "rows": rows, "goals": goals}, indent=1) + "\n")
+    out.write_text(json.dumps({"quick": quick, "pages": pages, "zero_fill_ns": zero_fill, "rows": rows,
+                               "goals": goals}, indent=1) + "\n")
     print(f"results: {out}")
     return 0
 

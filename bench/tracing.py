@@ -1,6 +1,12 @@
 """Tracing overhead, in one guest boot (`make bench`): the same kmod run of
 16384 pages untraced, traced with every probe (events on), traced with
-counts only, and traced one group at a time, as ratios of wall time."""
+counts only, and traced one group at a time, as ratios of wall time.
+
+The BPF program is the same for every configuration (what differs is which
+probes are attached and whether events are on), so it is compiled once
+and attached per configuration.  --quick runs every row on 1024 pages,
+once: a smoke test, not figures.
+"""
 import json
 import os
 import statistics
@@ -8,43 +14,55 @@ import sys
 from pathlib import Path
 
 import engine
+from bench import quick_parser
 from lab.module import load_module, unload_module
 from tracing import probes
 from tracing.tracer import Tracer
 
 PAGES, REPS = 16384, 3
+QUICK_PAGES, QUICK_REPS = 1024, 1
 
 
-def wall(tracer_opts=None):
-    """Median wall seconds of REPS runs, traced by one tracer (compiled once)."""
-    walls, tracer, lost = [], None, 0
-    if tracer_opts is not None:
-        tracer = Tracer(pids=[os.getpid()], **tracer_opts).start()
-    for _ in range(REPS):
-        r = engine.run("kmod", PAGES, 1, "sequential")
+def configurations():
+    """(row name, attach() arguments or None), in table order; untraced has the program loaded, no probe on."""
+    rows = [("untraced", None), ("all probes, events", dict(groups=probes.GROUPS, events=True)),
+            ("all probes, counts only", dict(groups=probes.GROUPS, events=False))]
+    # no uffd calls in a kmod run
+    return rows + [(f"group {g}, events", dict(groups=(g,), events=True)) for g in probes.GROUPS if g != "uffd"]
+
+
+def wall(pages, reps, tracer=None, attach=None):
+    """Median wall seconds of reps kmod runs, with tracer attached as attach says (if given), and lost events."""
+    walls, lost = [], 0
+    if attach is not None:
+        tracer.attach(**attach)
+    for _ in range(reps):
+        r = engine.run("kmod", pages, 1, "sequential")
         if not r.ok or r.bad_pages or r.missing_pages:
             sys.exit(f"kmod run failed: {r.error or 'pages lost'}")
         walls.append(r.wall_s)
-    if tracer:
-        lost = tracer.stop().summary["lost_events"]
+    if attach is not None:
+        lost = tracer.detach().summary["lost_events"]
     return statistics.median(walls), lost
 
 
-def main():
+def main(argv=None):
+    quick = quick_parser("bench.tracing", __doc__).parse_args(argv).quick
+    pages, reps = (QUICK_PAGES, QUICK_REPS) if quick else (PAGES, REPS)
     load_module()
-    base, _ = wall()
-    rows = [("untraced", base, 0)]
-    rows.append(("all probes, events", *wall(dict())))
-    rows.append(("all probes, counts only", *wall(dict(events=False))))
-    for group in probes.GROUPS:
-        if group != "uffd":  # no uffd calls in a kmod run
-            rows.append((f"group {group}, events", *wall(dict(groups=(group,)))))
+    tracer = Tracer(pids=[os.getpid()]).compile()
+    try:
+        rows = [(name, *wall(pages, reps, tracer, attach)) for name, attach in configurations()]
+    finally:
+        tracer.close()
     unload_module()
+    base = rows[0][1]
     print(f"{'CONFIGURATION':<28} {'WALL_S':>8} {'X_UNTRACED':>10} {'LOST':>6}   goal: all probes <= 1.5x")
     for name, w, lost in rows:
         print(f"{name:<28} {w:>8.3f} {w / base:>10.2f} {lost:>6}")
     out = Path(os.environ.get("FA_RESULTS", ".")) / "bench-tracing.json"
-    out.write_text(json.dumps([dict(config=n, wall_s=w, ratio=w / base, lost=lost) for n, w, lost in rows],
+    out.write_text(json.dumps({"quick": quick, "pages": pages, "reps": reps,
+                               "rows": [dict(config=n, wall_s=w, ratio=w / base, lost=lost) for n, w, lost in rows]},
                               indent=1) + "\n")
     print(f"results: {out}")
     return 0

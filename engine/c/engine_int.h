@@ -6,7 +6,7 @@
 #include <setjmp.h>
 #include <stdint.h>
 
-#include "../../kmod/selftests/fa_util.h"
+#include "../../include/fa_util.h"
 
 #define FA_PUSH_REQ UINT64_MAX	/* request: turn this connection into a push stream */
 

@@ -5,6 +5,8 @@
  *
  *   fa_lifetime [-l] [-f NAME] [-k PATH_OF_fault_area.ko]
  *
+ * Results are TAP 13, as kselftest prints them (fa_tap.h).
+ *
  * Each case forks a child that opens /dev/fault_area, prepares an area and
  * keeps four threads in flight on it (two fault pages in, two map pages
  * ahead of them), then does one disruptive thing and checks the outcome
@@ -26,6 +28,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "fa_tap.h"
 #include "fa_util.h"
 
 #define PAGES 512
@@ -437,8 +440,7 @@ static int run_case(const struct lcase *c)
 	char why[256] = "";
 	int rep;
 
-	printf("Testing %s... ", c->name);
-	fflush(stdout);
+	tap_run(c->name);
 	one_child(c, why, sizeof(why));
 	books(&anon0, &free0);
 	for (rep = 0; rep < REPS && !*why; rep++)
@@ -453,18 +455,20 @@ static int run_case(const struct lcase *c)
 			 anon1 - anon0);
 	total_leak += leak > 0 ? leak : 0;
 	if (*why) {
-		printf("FAIL [%s] (expected: %s)\n", why, c->expect);
+		printf("# %s: expected: %s\n", c->name, c->expect);
+		tap_result(c->name, TAP_FAIL, why);
 		return 1;
 	}
-	printf("ok (%d runs after a warm-up: free pages %+ld, anonymous pages %+ld, refcount %ld)\n", REPS,
-	       free1 - free0, anon1 - anon0, ref1);
+	printf("# %s: %d runs after a warm-up: free pages %+ld, anonymous pages %+ld, refcount %ld\n", c->name,
+	       REPS, free1 - free0, anon1 - anon0, ref1);
+	tap_result(c->name, TAP_PASS, "");
 	return 0;
 }
 
 int main(int argc, char **argv)
 {
 	const char *only = NULL;
-	int opt, failed = 0, passed = 0;
+	int opt, failed = 0, passed = 0, plan = 0;
 	size_t i;
 
 	while ((opt = getopt(argc, argv, "lf:k:")) != -1) {
@@ -481,6 +485,9 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		plan += !only || !strcmp(only, cases[i].name);
+	tap_plan(plan);
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		if (only && strcmp(only, cases[i].name))
 			continue;
@@ -489,8 +496,7 @@ int main(int argc, char **argv)
 		else
 			passed++;
 	}
-	printf("lifetime: %d of %d cases passed; pages not given back after warm-up, over the suite: %ld\n", passed,
-	       passed + failed, total_leak);
-	printf("%d passed, %d failed\n", passed, failed);
-	return failed ? 1 : 0;
+	printf("# lifetime: %d of %d cases passed; pages not given back after warm-up, over the suite: %ld\n",
+	       passed, passed + failed, total_leak);
+	return tap_finish();
 }

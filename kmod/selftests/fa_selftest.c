@@ -8,6 +8,7 @@
  *   fa_selftest -l         list the cases
  *   fa_selftest -f NAME    run the cases whose name contains NAME
  *
+ * Results are TAP 13, as kselftest prints them (fa_tap.h).
  * FA_ODIRECT_FILE names a file on a filesystem with O_DIRECT (the guest
  * test makes one on an ext4 loop device); without it that case skips.
  */
@@ -22,6 +23,7 @@
 #include <sys/uio.h>
 #include <sys/wait.h>
 
+#include "fa_tap.h"
 #include "fa_util.h"
 
 #define SEED 0x5eed2011ULL
@@ -307,7 +309,9 @@ static void test_prepare_splits_thp(void)
 	CHECK(fd >= 0 && a, "setup: %s", strerror(errno));
 	huge = (char *)(((uintptr_t)a + (2 << 20) - 1) & ~((2UL << 20) - 1));
 	memset(a, 1, n * PAGE);
-	CHECK(anon_huge_kb() >= 2048, "no THP formed (AnonHugePages %ld kB)", anon_huge_kb());
+	for (i = 0; i < 512; i += 511)
+		CHECK(page_is_thp(huge + i * PAGE), "page %lu of the aligned 2 MiB is not in a THP "
+		      "(AnonHugePages %ld kB)", i, anon_huge_kb());
 	/* half of the huge page only: the pmd must be split, not refused */
 	CHECK_ERR(fa_prepare(fd, huge + 256 * PAGE, 256 * PAGE, 0, NULL), 0);
 	for (i = 0; i < 256; i++)
@@ -664,7 +668,9 @@ static void test_map_from_thp(void)
 	huge = (char *)(((uintptr_t)src + (2 << 20) - 1) & ~((2UL << 20) - 1));
 	for (i = 0; i < 4; i++)
 		page_fill(huge + (100 + i) * PAGE, SEED, i);
-	CHECK(anon_huge_kb() >= 2048, "no THP formed (AnonHugePages %ld kB)", anon_huge_kb());
+	for (i = 0; i < 4; i++)
+		CHECK(page_is_thp(huge + (100 + i) * PAGE), "src page %lu is not in a THP (AnonHugePages %ld kB)",
+		      100 + i, anon_huge_kb());
 	before = pagemap(huge + 100 * PAGE);
 	CHECK_ERR(fa_map(g_fd, g_area, huge + 100 * PAGE, 4 * PAGE, 0, NULL), 0);
 	check_pages(g_area, 0, 4);
@@ -672,13 +678,31 @@ static void test_map_from_thp(void)
 	CHECK(huge[0] == 0 && huge[511 * PAGE] == 0, "rest of the THP changed");
 }
 
+/* The /proc/self/maps line of the VMA holding addr; false if there is none. */
+static bool maps_line(const void *addr, char *line, size_t cap)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	unsigned long lo, hi;
+	bool found = false;
+
+	while (f && !found && fgets(line, cap, f))
+		found = sscanf(line, "%lx-%lx", &lo, &hi) == 2 && lo <= (uintptr_t)addr && (uintptr_t)addr < hi;
+	if (f)
+		fclose(f);
+	return found;
+}
+
+/* MAP_PRIVATE of /dev/zero: an anonymous VMA that still names its file. */
 static void test_devzero_private(void)
 {
 	int zfd = open("/dev/zero", O_RDWR), fd = fa_open();
 	char *a = mmap(NULL, 16 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE, zfd, 0);
+	char line[512] = "";
 	unsigned long i;
 
 	CHECK(fd >= 0 && a != MAP_FAILED, "setup: %s", strerror(errno));
+	CHECK(maps_line(a, line, sizeof(line)) && strstr(line, " rw-p ") && strstr(line, " /dev/zero\n"),
+	      "the area is not a private /dev/zero mapping: %s", line);
 	g_fd = fd;
 	g_area = a;
 	g_npages = 16;
@@ -907,18 +931,18 @@ static const fa_test_t fa_tests[] = {
 	{ "race-4-threads-same-64", test_race_4_threads_same_64 },
 };
 
-/* 0 passed, 1 failed, 2 skipped */
-static int run_one(const fa_test_t *t)
+static void run_one(const fa_test_t *t)
 {
 	char reason[512] = "";
 	int pfd[2], st;
 	ssize_t n;
 	pid_t pid;
 
-	printf("Testing %s... ", t->name);
-	fflush(stdout);
-	if (pipe(pfd))
-		return 1;
+	tap_run(t->name);
+	if (pipe(pfd)) {
+		tap_result(t->name, TAP_FAIL, "pipe failed");
+		return;
+	}
 	pid = fork();
 	if (pid == 0) {
 		close(pfd[0]);
@@ -933,25 +957,28 @@ static int run_one(const fa_test_t *t)
 	reason[n > 0 ? n : 0] = 0;
 	waitpid(pid, &st, 0);
 	if (WIFEXITED(st) && WEXITSTATUS(st) == 0) {
-		printf("ok\n");
-		return 0;
+		tap_result(t->name, TAP_PASS, "");
+	} else if (WIFEXITED(st) && WEXITSTATUS(st) == 2) {
+		tap_result(t->name, TAP_SKIP, reason);
+	} else {
+		if (WIFSIGNALED(st))
+			snprintf(reason + strlen(reason), sizeof(reason) - strlen(reason), "%skilled by %s",
+				 *reason ? "; " : "", WTERMSIG(st) == SIGALRM ? "the alarm (timeout)" :
+				 strsignal(WTERMSIG(st)));
+		tap_result(t->name, TAP_FAIL, reason);
 	}
-	if (WIFEXITED(st) && WEXITSTATUS(st) == 2) {
-		printf("skipped [%s]\n", reason);
-		return 2;
-	}
-	if (WIFSIGNALED(st))
-		snprintf(reason + strlen(reason), sizeof(reason) - strlen(reason), "%skilled by %s",
-			 *reason ? "; " : "", WTERMSIG(st) == SIGALRM ? "the alarm (timeout)" :
-			 strsignal(WTERMSIG(st)));
-	printf("FAIL [%s]\n", reason);
-	return 1;
+}
+
+static bool selected(const fa_test_t *t, const char *filter)
+{
+	return !filter || strstr(t->name, filter);
 }
 
 int main(int argc, char **argv)
 {
+	const int ntests = sizeof(fa_tests) / sizeof(fa_tests[0]);
 	const char *filter = NULL;
-	int i, opt, counts[3] = { 0 };
+	int i, opt, plan = 0;
 	bool list = false;
 
 	while ((opt = getopt(argc, argv, "lf:")) != -1) {
@@ -967,19 +994,17 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	for (i = 0; i < (int)(sizeof(fa_tests) / sizeof(fa_tests[0])); i++) {
-		const fa_test_t *t = &fa_tests[i];
-
-		if (filter && !strstr(t->name, filter))
-			continue;
-		if (list)
-			printf("%s\n", t->name);
-		else
-			counts[run_one(t)]++;
-	}
+	for (i = 0; i < ntests; i++)
+		if (selected(&fa_tests[i], filter)) {
+			if (list)
+				printf("%s\n", fa_tests[i].name);
+			plan++;
+		}
 	if (list)
 		return 0;
-	printf("%d passed, %d failed, %d skipped\n", counts[0], counts[1], counts[2]);
-	return counts[1] ? 1 : 0;
+	tap_plan(plan);
+	for (i = 0; i < ntests; i++)
+		if (selected(&fa_tests[i], filter))
+			run_one(&fa_tests[i]);
+	return tap_finish();
 }

@@ -25,7 +25,7 @@ after=$(books)
 rmmod fault_area; unload=$?
 echo "== figures"
 grep -h "^fuzz: [0-9]* calls" /tmp/fa-fuzz.out || echo "fuzz: no summary (exit status $fuzz: crashed)"
-grep -h "^lifetime:" /tmp/fa-lifetime.out
+grep -h "^# lifetime:" /tmp/fa-lifetime.out | cut -c3-
 grep -h "minutes held" /tmp/fa-stress.out || echo "stress: no summary (exit status $stress)"
 set -- $before $after	# free anon slab pagetables, before then after
 [ $unload -eq 0 ] && unloaded=ok || unloaded=FAILED

@@ -1,7 +1,5 @@
 """Fixtures for tests that run inside the guest kernel, as root."""
 import os
-import re
-import subprocess
 
 import pytest
 
@@ -31,12 +29,3 @@ def ext4_dir():
     with module.ext4_dir() as mnt:
         yield mnt
 
-
-def case_list(program):
-    """The cases a table-driven C self-test lists with -l."""
-    return subprocess.run([str(program), "-l"], capture_output=True, text=True, check=True).stdout.split()
-
-
-def case_statuses(stdout):
-    """{case: status} from its 'Testing NAME... STATUS' lines."""
-    return dict(re.findall(r"^Testing (\S+)\.\.\. (.*)$", stdout, re.M))

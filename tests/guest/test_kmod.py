@@ -9,7 +9,7 @@ import subprocess
 import pytest
 
 from lab.module import REPO, load_module, module_loaded, sh, unload_module
-from tests.guest.conftest import case_list, case_statuses
+from tests import ktap
 
 SELFTEST = REPO / "kmod/selftests/fa_selftest"
 
@@ -19,17 +19,16 @@ def selftest_run(fa_module, ext4_dir):
     env = dict(os.environ, FA_ODIRECT_FILE=str(ext4_dir / "odirect"))
     out = subprocess.run([str(SELFTEST)], capture_output=True, text=True, env=env, timeout=600)
     print(out.stdout)
-    lines = case_statuses(out.stdout)
     assert re.search(r"^\d+ passed, \d+ failed, \d+ skipped$", out.stdout, re.M), out.stdout + out.stderr
-    return lines
+    return ktap.results(out.stdout)
 
 
-@pytest.mark.parametrize("case", case_list(SELFTEST))
+@pytest.mark.parametrize("case", ktap.case_names(SELFTEST.with_suffix(".c")))
 def test_selftest(selftest_run, case):
-    status = selftest_run.get(case)
-    assert status is not None, f"{case} printed no status line"
+    res = selftest_run.get(case)
+    assert res is not None, f"{case} printed no TAP result"
     # The O_DIRECT case has its file here, so nothing may skip.
-    assert status == "ok", f"{case}: {status}"
+    assert res.status == "ok", f"{case}: {res.status}: {res.why}"
 
 
 def test_rmmod_leaves_markers_inaccessible(fa_module):

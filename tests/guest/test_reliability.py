@@ -9,7 +9,7 @@ import subprocess
 import pytest
 
 from lab.module import KO, REPO, load_module, sh, unload_module
-from tests.guest.conftest import case_list, case_statuses
+from tests import ktap
 
 SELFTESTS = REPO / "kmod/selftests"
 FUZZ_CALLS, FUZZ_SEED = 100000, 0x5eed
@@ -34,16 +34,15 @@ def test_fuzz_100k_ioctls_only_documented_errnos(fa_module):
 def lifetime_run(fa_module):
     out = run([SELFTESTS / "fa_lifetime", "-k", KO], timeout=600)
     load_module()  # the rmmod case loads it again; make sure
-    lines = case_statuses(out.stdout)
-    assert re.search(r"^lifetime: \d+ of \d+ cases passed", out.stdout, re.M), out.stdout + out.stderr
-    return lines
+    assert re.search(r"^# lifetime: \d+ of \d+ cases passed", out.stdout, re.M), out.stdout + out.stderr
+    return ktap.results(out.stdout)
 
 
-@pytest.mark.parametrize("case", case_list(SELFTESTS / "fa_lifetime"))
+@pytest.mark.parametrize("case", ktap.case_names(SELFTESTS / "fa_lifetime.c"))
 def test_lifetime(lifetime_run, case):
-    status = lifetime_run.get(case)
-    assert status is not None, f"{case} printed no status line"
-    assert status.startswith("ok"), f"{case}: {status}"
+    res = lifetime_run.get(case)
+    assert res is not None, f"{case} printed no TAP result"
+    assert res.status == "ok", f"{case}: {res.status}: {res.why}"
 
 
 def test_stress_60s(fa_module):

@@ -2,6 +2,8 @@
 /*
  * fa_util.h - small helpers for userland programs that drive fault_area.ko:
  * the ioctls with errno results, page patterns, pagemap and maps snapshots.
+ * Shared by the C engine (engine/c) and the self-tests (kmod/selftests),
+ * so it lives in neither.
  */
 #ifndef FA_UTIL_H
 #define FA_UTIL_H
@@ -17,8 +19,9 @@
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/kernel-page-flags.h>
 
-#include "../fault_area_uapi.h"
+#include "../kmod/fault_area_uapi.h"
 
 #define PAGE 4096UL
 
@@ -145,6 +148,19 @@ static inline uint64_t pagemap(const void *addr)
 
 #define PM_PRESENT (1ULL << 63)
 #define PM_PFN(e) ((e) & ((1ULL << 55) - 1))
+
+/* Whether the page mapped at addr is part of a transparent huge page (root only: pfns). */
+static inline bool page_is_thp(const void *addr)
+{
+	uint64_t ent = pagemap(addr), flags = 0;
+	int fd = open("/proc/kpageflags", O_RDONLY);
+
+	if (fd >= 0 && (ent & PM_PRESENT) && pread(fd, &flags, 8, PM_PFN(ent) * 8) != 8)
+		flags = 0;
+	if (fd >= 0)
+		close(fd);
+	return (ent & PM_PRESENT) && PM_PFN(ent) && (flags & (1ULL << KPF_THP));
+}
 
 /*
  * /proc/self/maps into buf, without allocating (a malloc could itself

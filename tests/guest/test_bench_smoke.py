@@ -1,0 +1,59 @@
+"""Each bench (make bench) in its --quick mode, as bcc's test_tools_smoke.py
+runs its tools: it exits 0, prints every row of its table with figures, and
+says in its JSON that these are quick-mode figures."""
+import json
+import os
+import re
+import subprocess
+import sys
+
+import engine
+from bench import backends, tracing
+from bench.kmod import QUICK, size_label
+from lab.module import REPO
+
+NUM = r"-?\d+(?:\.\d+)?"
+
+
+def run_quick(module, tmp_path, timeout):
+    out = subprocess.run([sys.executable, "-m", module, "--quick"], cwd=REPO, capture_output=True, text=True,
+                         timeout=timeout, env={**os.environ, "FA_RESULTS": str(tmp_path)})
+    print(out.stdout, out.stderr)
+    assert out.returncode == 0, f"{module} --quick: exit status {out.returncode}\n{out.stdout}{out.stderr}"
+    return out.stdout
+
+
+def missing_rows(stdout, rows):
+    """The row patterns (each anchored at a line's start) that no line of stdout matches."""
+    return [r for r in rows if not re.search(rf"^{r}", stdout, re.M)]
+
+
+def test_bench_kmod_quick(fa_module, tmp_path):
+    out = run_quick("bench.kmod", tmp_path, timeout=300)
+    held, area = size_label(QUICK.hold_bytes), size_label(QUICK.big_pages * 4096)
+    rows = [r"zero-fill fault, module unloaded \(ns, median\)\s+" + NUM,
+            rf"zero-fill fault, loaded \+ {held} markers \(ns\)\s+" + NUM,
+            r"  ratio loaded/unloaded\s+" + NUM,
+            *[rf"{m} per page \(ns, median / p99\)\s+{NUM} / {NUM}" for m in ("fa_map", "uffdio_move", "uffdio_copy")],
+            r"  ratio FA_IOC_MAP/UFFDIO_MOVE \(median\)\s+" + NUM,
+            r"  ratio FA_IOC_MAP/UFFDIO_COPY \(median\)\s+" + NUM,
+            rf"{area}: prepare per page \(ns\)\s+" + NUM, rf"{area}: map per page \(ns\)\s+" + NUM,
+            rf"{area}: /proc/self/maps unchanged\s+True"]
+    assert missing_rows(out, rows) == []
+    assert json.loads((tmp_path / "bench-kmod.json").read_text())["quick"] is True
+
+
+def test_bench_backends_quick(fa_module, tmp_path):
+    out = run_quick("bench.backends", tmp_path, timeout=600)
+    rows = [rf"{re.escape(b)}\s+{pattern}\s+{threads}(\s+{NUM}){{6}}\s+\d+$"
+            for pattern, threads in backends.CASES for b in engine.BACKENDS]
+    assert missing_rows(out, rows) == []
+    res = json.loads((tmp_path / "bench-backends.json").read_text())
+    assert res["quick"] is True and len(res["rows"]) == len(rows)
+
+
+def test_bench_tracing_quick(fa_module, tmp_path):
+    out = run_quick("bench.tracing", tmp_path, timeout=600)
+    rows = [rf"{re.escape(name)}\s+{NUM}\s+{NUM}\s+\d+$" for name, _ in tracing.configurations()]
+    assert missing_rows(out, rows) == []
+    assert json.loads((tmp_path / "bench-tracing.json").read_text())["quick"] is True
