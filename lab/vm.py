@@ -28,14 +28,15 @@ KERNEL_ARGS = (
     # it unstable at run time, and the sched_clock switch live-patches kernel text with int3,
     # which oopsed once here (int3 in sched_clock_cpu).  tsc=reliable skips that watchdog.
     "tsc=reliable",
-    # An oops kills only the faulting task; the step may then hang in D state until the host
-    # timeout, or pass on a broken kernel.  Make every oops a panic.
+    # An oops kills only the faulting task, often holding a lock; the step then hangs until the
+    # host timeout.  Make every oops a panic.
     "oops=panic", "panic=-1",
-    # A task in uninterruptible sleep this long is a deadlock (a fault never resolved, a lock
-    # never released): panic.  120 s is the kernel's default: the longest legitimate
-    # uninterruptible waits here (9p I/O under TCG on a loaded host, an ext4 loop device sync)
-    # last seconds, and a BCC compile or a long stress run is runnable or interruptible, never
-    # in D state.  The check runs every 10 s, so a hung task ends the boot within ~130 s.
+    # A task in uninterruptible sleep this long is a deadlock (a lock never released, I/O never
+    # completed): panic.  120 s is the kernel's default timeout.  The uninterruptible waits here
+    # are short (fa_lock, 9p I/O under TCG on a loaded host, an ext4 loop device); a userfaultfd
+    # fault waits killable or interruptible, which the detector skips; a BCC compile or a long
+    # stress run is runnable, never in D state.  Checked every 10 s: a hung task ends the boot
+    # within ~130 s instead of the step's whole timeout.
     "hung_task_panic=1", f"sysctl.kernel.hung_task_timeout_secs={HUNG_TASK_TIMEOUT_S}",
     "sysctl.kernel.hung_task_check_interval_secs=10",
 )

@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # check-debian13.sh - run 'make test' as a new user would on Debian 13 (trixie).
 #
-# USAGE: scripts/check-debian13.sh          (as root, on a Debian host; 15-25 min)
+# USAGE: scripts/check-debian13.sh          (as root, on a Debian host; 10-25 min)
 #
 # Debootstraps a fresh trixie into build/debian13, gives it the host's package
 # sources (apt mirror, pip configuration and indexes, CA certificates), clones
 # this repository's HEAD into it and runs 'make test' there: setup.sh installs
 # everything from scratch, then every test runs, guests included (under TCG,
 # on trixie's own 6.12 kernel).  Uncommitted changes are not tested.
-# Not part of CI: it takes minutes.  'make test' holds /tmp/fa-guest.lock, so
+# Not part of CI: it takes minutes.  'make test' runs under /tmp/fa-guest.lock, so
 # it never boots a guest while another one runs.  Exit status: make test's.
+# The root (about 2 GB) stays for inspection until the next run or 'make clean';
+# never run 'make clean' while this runs: /dev, /proc and /sys are mounted in it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
