@@ -9,7 +9,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from lab import guest
+from lab import guest, vm
 
 RESULTS = guest.REPO / "results" / (time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-tests")
 GUEST_TIMEOUT = 1200  # s for the whole guest suite under TCG
@@ -87,7 +87,8 @@ def test_runner_ends_at_once_when_the_guest_panics():
     # long before the 300 s the step and the host would otherwise wait.
     res_dir = RESULTS / "crash"
     t0 = time.monotonic()
-    res = guest.run([guest.Step("crash", "echo c > /proc/sysrq-trigger; sleep 300", timeout=300)], res_dir)
+    show = "cd /proc/sys/kernel && echo settings: $(cat panic_on_oops hung_task_panic hung_task_timeout_secs)"
+    res = guest.run([guest.Step("crash", f"{show}; echo c > /proc/sysrq-trigger; sleep 300", timeout=300)], res_dir)
     took = time.monotonic() - t0
     assert res.first_command_s is not None, f"the guest never reached its command: {res.reason}"
     assert took < res.first_command_s + 30, f"the run took {took:.0f} s after a panic"
@@ -95,4 +96,6 @@ def test_runner_ends_at_once_when_the_guest_panics():
     assert res.panic == "Kernel panic - not syncing: sysrq triggered crash", res.console_tail
     assert res.reason == f"guest lost: {res.panic}"
     assert not (res_dir / "guest-rc").exists()
+    # What turns an oops or a hung task into such a panic took effect (lab.vm.KERNEL_ARGS).
+    assert f"settings: 1 1 {vm.HUNG_TASK_TIMEOUT_S}" in (res_dir / "console.log").read_text()
     assert qemu_of(res_dir) == [], "qemu outlived the runner"
