@@ -20,7 +20,6 @@ from pathlib import Path
 from lab import accel, dmesg, provenance, vm
 from lab.vm import REPO, GuestError
 
-READY = vm.READY
 STEP_BEGIN = "@@FA-STEP@@"
 DEFAULT_BOOT_TIMEOUT = 120.0
 
@@ -77,7 +76,7 @@ def guest_script(steps, results_dir, env=None):
     exports = " ".join(f"{k}={shlex.quote(str(v))}" for k, v in (env or {}).items())
     lines = [
         "#!/bin/sh",
-        f"echo {READY} $(cut -d' ' -f1 /proc/uptime)",
+        f"echo {vm.READY} $(cut -d' ' -f1 /proc/uptime)",
         f"cd {shlex.quote(str(REPO))}",
         f"export PATH={shlex.quote(str(REPO / '.venv/bin'))}:$PATH",
         "export PYTHONDONTWRITEBYTECODE=1 FA_IN_GUEST=1",
