@@ -44,7 +44,7 @@ def main(argv=None):
         return 2
     for s in res.steps:
         print(f"{s.name:<24} rc={s.rc:<4} {s.seconds:8.2f} s")
-    print(f"guest: {res.outcome}" + (f": {res.reason}" if res.reason else ""))
+    print(f"guest: {res.reason or res.outcome}")
     return res.rc if res.rc else (0 if res.ok else 1)
 
 

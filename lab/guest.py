@@ -178,7 +178,7 @@ def run(steps, results_dir, memory=vm.DEFAULT_MEMORY, cpus=vm.DEFAULT_CPUS,
     first_s = f"{result.first_command_s:.1f} s" if result.first_command_s is not None else "never"
     say(f"guest: first command after {first_s}, total {result.total_s:.1f} s, exit status {result.rc}")
     if not result.ok:
-        say(f"guest: FAILED ({result.outcome}): {result.reason or f'exit status {result.rc}'}")
+        say(f"guest: FAILED: {result.reason or f'{result.outcome} (exit status {result.rc})'}")
         if timed_out or result.lost:
             say("guest: console tail:\n" + result.console_tail)
     return result
