@@ -1,1 +1,2 @@
-"""fault-area lab harness: setup helpers and the guest-VM runner."""
+"""fault-area lab harness: the guest-VM runner (boot once, run steps), its accelerator choice,
+the guest-side module helpers, the ioctl ABI (uapi), kernel log checks and results provenance."""

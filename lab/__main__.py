@@ -4,7 +4,7 @@ import sys
 import time
 from pathlib import Path
 
-from lab import guest
+from lab import guest, vm
 
 EXAMPLES = """examples:
   python -m lab -- 'uname -r'                     # one command in the guest
@@ -20,8 +20,8 @@ def main(argv=None):
     ap.add_argument("--step", action="append", default=[], metavar="[NAME=]CMD",
                     help="a shell command to run in the guest (repeatable, run in order)")
     ap.add_argument("--results", type=Path, help="results directory (default results/<UTC time>-guest)")
-    ap.add_argument("--memory", default=guest.DEFAULT_MEMORY, help="guest memory (default %(default)s)")
-    ap.add_argument("--cpus", type=int, default=guest.DEFAULT_CPUS, help="guest CPUs (default %(default)s)")
+    ap.add_argument("--memory", default=vm.DEFAULT_MEMORY, help="guest memory (default %(default)s)")
+    ap.add_argument("--cpus", type=int, default=vm.DEFAULT_CPUS, help="guest CPUs (default %(default)s)")
     ap.add_argument("--timeout", type=float, default=600.0,
                     help="seconds each step may take (default %(default)s)")
     ap.add_argument("--boot-timeout", type=float, default=guest.DEFAULT_BOOT_TIMEOUT,
@@ -44,6 +44,7 @@ def main(argv=None):
         return 2
     for s in res.steps:
         print(f"{s.name:<24} rc={s.rc:<4} {s.seconds:8.2f} s")
+    print(f"guest: {res.reason or res.outcome}")
     return res.rc if res.rc else (0 if res.ok else 1)
 
 

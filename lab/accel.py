@@ -10,7 +10,10 @@ import json
 import os
 import platform
 import sys
+import tempfile
 from pathlib import Path
+
+from lab import vm
 
 CACHE = Path(os.environ.get("FA_ACCEL_CACHE", "/var/cache/fault-area/accel.json"))
 PROBE_TIMEOUT = 30.0  # s; a TCG boot takes ~16 s, a working KVM boot far less
@@ -51,16 +54,15 @@ def choose(kernel):
 
 
 def probe(kernel):
-    """Boot once under KVM with a short timeout; return the verdict to cache."""
-    import tempfile
-
-    from lab import guest
-
+    """Boot once under KVM until its first command, with a short timeout; return the verdict to cache."""
     print(f"guest: probing KVM with a {PROBE_TIMEOUT:g} s boot (once per machine, cached in {CACHE})",
           file=sys.stderr)
     with tempfile.TemporaryDirectory(prefix="fa-kvm-probe-") as tmp:
-        res = guest.run([guest.Step("kvm-probe", "true", timeout=10)], tmp, use_accel="kvm",
-                        boot_timeout=PROBE_TIMEOUT, timeout=10, echo=False)
-    if res.rc == 0 and not res.timed_out:
-        return {"accel": "kvm", "why": f"a KVM boot reached its command in {res.first_command_s:.1f} s"}
-    return {"accel": "tcg", "why": f"the KVM boot failed: {res.reason or f'exit status {res.rc}'}"}
+        script = Path(tmp) / "probe.sh"
+        script.write_text(f"echo {vm.READY}\n")
+        cmd = vm.vng_command(kernel, script, tmp, vm.DEFAULT_MEMORY, vm.DEFAULT_CPUS, "kvm")
+        boot = vm.launch(cmd, Path(tmp) / "console.log", echo=False)
+        timed_out, reason = vm.wait(boot, PROBE_TIMEOUT, 10)
+    if boot.first_command_s is not None and not timed_out and boot.proc.returncode == 0:
+        return {"accel": "kvm", "why": f"a KVM boot reached its command in {boot.first_command_s:.1f} s"}
+    return {"accel": "tcg", "why": f"the KVM boot failed: {reason or f'exit status {boot.proc.returncode}'}"}

@@ -6,7 +6,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from lab.guest import REPO
+from lab.vm import REPO
 
 KO = REPO / "kmod/fault_area.ko"
 

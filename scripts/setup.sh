@@ -25,6 +25,8 @@ pkgs=(
 	qemu-system-x86 busybox-static
 	# module tools used inside the guest (insmod/rmmod), e2fsprogs for scratch ext4
 	kmod e2fsprogs iproute2 procps
+	# vng runs 'file' on the kernel image; a minimal Debian lacks it
+	file
 	# BCC for the tracer, importable from /usr/bin/python3
 	python3-bpfcc bpfcc-tools
 	# Python venv and the C toolchain for the module and cffi
