@@ -177,6 +177,7 @@ def _result(res, config):
         t_end_ns=res.t_end_ns,
         maps_same=res.maps_hash_before == res.maps_hash_after, maps_lines_before=res.maps_lines_before,
         maps_lines_after=res.maps_lines_after, area_map=ffi.string(res.area_map).decode(errors="replace"),
-        area_thp_eligible=res.area_thp_eligible, area_huge_kb=res.area_huge_kb, pfn_checked=res.pfn_checked, pfn_kept=res.pfn_kept,
+        area_thp_eligible=res.area_thp_eligible, area_huge_kb=res.area_huge_kb, pfn_checked=res.pfn_checked,
+        pfn_kept=res.pfn_kept,
         after={name: res.after_vals[slot] for name, slot in AFTER_VALS.get(config.after, {}).items()},
         kernel_steps=steps)

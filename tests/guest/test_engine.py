@@ -46,11 +46,11 @@ def test_kmod_no_vma_change_and_one_fault_per_page(fa_module):
 def test_kmod_dev_zero_and_thp(fa_module):
     """area="dev-zero" is a private mapping of /dev/zero (its maps line, read by the engine while the
     area is mapped, names it with 'p'); thp=True makes the area THP-eligible (MADV_HUGEPAGE: smaps
-    THPeligible 1, where the default MADV_NOHUGEPAGE gives 0 even in the guest's THP mode 'always').  Eligible is all a kmod run can show:
-    FA_IOC_PREPARE zaps the area (splitting any THP) and fills its ptes with markers, and FA_IOC_MAP
-    moves 4 KiB pages into them, so no huge page backs the area after the run (AnonHugePages 0 kB,
-    measured) unless khugepaged collapses a fully placed 2 MiB range first, and it scans only every
-    10 s (the after="collapse" action is the way to get huge pages back)."""
+    THPeligible 1, where the default MADV_NOHUGEPAGE gives 0 even in the guest's THP mode 'always').
+    Eligible is all a kmod run can show: FA_IOC_PREPARE zaps the area (splitting any THP) and fills
+    its ptes with markers, and FA_IOC_MAP moves 4 KiB pages into them, so no huge page backs the area
+    after the run (AnonHugePages 0 kB, measured) unless khugepaged collapses a fully placed 2 MiB
+    range first, and it scans only every 10 s (after="collapse" is the way to get huge pages back)."""
     zero = run("kmod", 2048, 2, "random", area="dev-zero")
     assert_complete(zero)
     start, perms, *_, path = zero.area_map.split()
