@@ -65,6 +65,9 @@ class RunResult:
     maps_same: bool  # /proc/self/maps identical at the start and the end of the fault phase
     maps_lines_before: int  # VMAs of the whole process
     maps_lines_after: int
+    area_map: str  # the /proc/self/maps line of the VMA at the area's start, after the run
+    area_thp_eligible: int  # its smaps THPeligible (1: THP may back it), -1 if not read
+    area_huge_kb: int  # its smaps AnonHugePages after the run, -1 if not read
     pfn_checked: int  # record_pfn: places whose pfn was read before and after
     pfn_kept: int  # of them, places that kept the filled page's pfn (moves)
     after: dict  # the after-migration action's figures, by name (engine.config.AFTER_VALS)
@@ -173,6 +176,8 @@ def _result(res, config):
         vma_limit_pages=res.vma_limit_pages, area_start=res.area_start, t_start_ns=res.t_start_ns,
         t_end_ns=res.t_end_ns,
         maps_same=res.maps_hash_before == res.maps_hash_after, maps_lines_before=res.maps_lines_before,
-        maps_lines_after=res.maps_lines_after, pfn_checked=res.pfn_checked, pfn_kept=res.pfn_kept,
+        maps_lines_after=res.maps_lines_after, area_map=ffi.string(res.area_map).decode(errors="replace"),
+        area_thp_eligible=res.area_thp_eligible, area_huge_kb=res.area_huge_kb, pfn_checked=res.pfn_checked,
+        pfn_kept=res.pfn_kept,
         after={name: res.after_vals[slot] for name, slot in AFTER_VALS.get(config.after, {}).items()},
         kernel_steps=steps)

@@ -409,6 +409,34 @@ static long count_area_vmas(void)
 	return n;
 }
 
+/*
+ * The smaps entry of the VMA at the area's start: its maps line (whether it
+ * is /dev/zero, private) and its THP state, read while the area is mapped.
+ */
+static void area_smaps(struct fa_result *res)
+{
+	unsigned long start, end;
+	FILE *f = fopen("/proc/self/smaps", "re");
+	char line[512];
+	int in = 0;
+
+	res->area_thp_eligible = res->area_huge_kb = -1;
+	while (f && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%lx-%lx ", &start, &end) == 2) {
+			if (in)
+				break;
+			in = start == (uintptr_t)E.area;
+			if (in)
+				snprintf(res->area_map, sizeof(res->area_map), "%.*s", (int)strcspn(line, "\n"), line);
+		} else if (in) {
+			sscanf(line, "THPeligible: %ld", &res->area_thp_eligible);
+			sscanf(line, "AnonHugePages: %ld kB", &res->area_huge_kb);
+		}
+	}
+	if (f)
+		fclose(f);
+}
+
 static long area_rss_kb(void)
 {
 	unsigned char *vec = malloc(E.pages);
@@ -535,6 +563,7 @@ int fa_engine_run(const struct fa_cfg *cfg, struct fa_result *res)
 	res->pfn_checked = E.pfn_checked;
 	res->pfn_kept = E.pfn_kept;
 	res->rss_kb = area_rss_kb();
+	area_smaps(res);
 	verify(res);
 	if (res->ok && cfg->after)
 		fa_after_run();

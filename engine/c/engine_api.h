@@ -132,6 +132,8 @@ struct fa_result {
 	unsigned long long t_start_ns, t_end_ns;	/* CLOCK_MONOTONIC: the fault phase */
 	unsigned long long maps_hash_before, maps_hash_after;	/* FNV-1a of /proc/self/maps */
 	long maps_lines_before, maps_lines_after;	/* its lines: every VMA of the process */
+	char area_map[256];	/* the /proc/self/maps line of the VMA at the area's start, after the run */
+	long area_thp_eligible, area_huge_kb;	/* its smaps THPeligible and AnonHugePages kB (-1: not read) */
 	long pfn_checked;	/* record_pfn: places whose pfns were read */
 	long pfn_kept;		/* and where the page kept its pfn (a move, not a copy) */
 	long after_vals[FA_MAX_AFTER_VALS];	/* the FA_AFTER_* action's figures, slots FA_AV_* */
