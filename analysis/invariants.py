@@ -23,7 +23,7 @@ VMA_NEW = ("vm_area_alloc", "vm_area_dup")  # every new vm_area_struct comes fro
 VMA_EVENTS = probes.names(group="vma")
 MAP_PATHS = ("fa_map_page", "move_pages", "mfill_atomic_copy")  # one placement each, per backend family
 OUTCOMES = ("pass", "fail", "skip", "undecided")
-AFTER_KINDS = ("collapse", "ksm", "shared")  # workload.after steps an invariant may need
+AFTER_KINDS = ("collapse", "ksm", "shared")  # workload.after steps (engine.run.AFTER; analysis reads no engine code)
 # run data an invariant may declare, -> what it is; check() tests the conditional ones before judging
 DATA = {
     "faults": "the engine's per-fault record (always there)",

@@ -33,6 +33,7 @@ EXAMPLES = """examples:
     ./fatrace.py -c 5 3               # counts and latency histograms, every 5 s, 3 times
     ./fatrace.py --ebpf               # print the BPF program and its -D flags, then exit
 """
+QUIET_NS = 1_000_000_000  # a quiet stream's events print this long after their entry (the poll may lag)
 LABEL = {"signo": "sig", "target": "tid"}  # DETAIL names for roles whose JSON name misleads (pid is a thread)
 
 
@@ -132,9 +133,11 @@ def main(argv=None):
         print(f"fatrace: probe {name} missing: {why}", file=sys.stderr)
     signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))
     tracer.start()
-    print(f"Tracing {len(tracer.enabled)} probes... Hit Ctrl-C to end.", file=sys.stderr, flush=True)
     done = 0
-    try:
+    try:  # from here on Ctrl-C ends the trace cleanly, whenever it comes
+        if not counts_only and not args.json:
+            print(HEADER, flush=True)
+        print(f"Tracing {len(tracer.enabled)} probes... Hit Ctrl-C to end.", file=sys.stderr, flush=True)
         if counts_only:
             while args.count is None or done < args.count:
                 time.sleep(args.interval or 99999999)
@@ -143,11 +146,9 @@ def main(argv=None):
                 tracer.clear_counts()
                 print()
         else:
-            if not args.json:
-                print(HEADER, flush=True)
             while True:  # the callback prints; this flushes a quiet stream's last events
                 time.sleep(0.2)
-                order.flush(time.monotonic_ns())
+                order.flush(time.monotonic_ns() - QUIET_NS)
     except (KeyboardInterrupt, SystemExit):
         pass
     trace = tracer.detach()

@@ -333,3 +333,11 @@ def test_check_all_applies_backends_and_once(post):
              {"name": "dmesg_clean", "backends": [], "expect": "pass", "params": {}}]
     out = invariants.check_all(specs, post.runs + [twin])
     assert [(v.invariant, v.run) for v in out] == [("nothing_lost", "kmod"), ("dmesg_clean", "all runs")]
+
+
+def test_summary_provenance_keeps_what_the_runs_disagree_on():
+    res = fixture("fx-after")
+    res.runs[1].provenance = dict(res.runs[1].provenance, created="2026-12-01T04:00:00Z")
+    prov = report.provenance(res.runs)
+    assert prov["kernel"] == "6.12.95+deb12-amd64" and prov["accel"] == "tcg"
+    assert prov["created"] == ["unknown (recorded before fa-results/2)", "2026-12-01T04:00:00Z"]
