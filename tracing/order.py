@@ -2,10 +2,12 @@
 
 A probe with a return half emits at the return, so the ring buffer gives
 calls in return order: an outer call (get_user_pages_fast) comes after
-the fault inside it.  EntryOrder holds events for `horizon_ns` and hands
-them out sorted by entry time (ts_ns - lat_ns); only a call longer than the
-horizon can still come out of order, and it is then printed at once rather
-than kept.
+the fault inside it.  EntryOrder holds events and hands them out sorted
+by entry time (ts_ns - lat_ns): an event leaves once one emitted
+`horizon_ns` later has come, so only a call longer than the horizon can
+still come out of order (it is then emitted at once, not kept).  A quiet
+stream's last events leave by flush(before), which the reader calls with a
+bound well behind the clock (the poll thread may lag).
 """
 import heapq
 import threading
@@ -28,10 +30,10 @@ class EntryOrder:
             self._n += 1
             self._flush(ev["ts_ns"] - self.horizon_ns)
 
-    def flush(self, now_ns=None):
-        """Emit the events that entered before now_ns - horizon (all of them when now_ns is None)."""
+    def flush(self, before_ns=None):
+        """Emit the events that entered before before_ns (all of them when None)."""
         with self._lock:
-            self._flush(None if now_ns is None else now_ns - self.horizon_ns)
+            self._flush(before_ns)
 
     def _flush(self, before):
         while self._heap and (before is None or self._heap[0][0] < before):
