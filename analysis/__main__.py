@@ -4,6 +4,7 @@ import json
 import sys
 
 from analysis import load, page_story, report
+from tracing import probes
 
 EXAMPLES = """examples:
   python -m analysis results/20261126T010000Z-default            # redo every scenario's report
@@ -22,29 +23,6 @@ def addr_range(s):
     return int(lo, 0), int(hi, 0)
 
 
-def summary_table(summaries):
-    """One line per invariant verdict, for the terminal."""
-    lines = [f"{'SCENARIO':<24} {'INVARIANT':<20} {'RUN':<28} {'RESULT':<8} WHY"]
-    for s in summaries:
-        for v in s["invariants"]:
-            result = {"pass": "pass", "fail": "FAIL", "skip": "skip"}[v["status"]]
-            if v["status"] == "fail" and v["as_expected"]:
-                result = "fail*"
-            elif not v["as_expected"]:
-                result += "!"
-            lines.append(f"{s['scenario']:<24} {v['invariant']:<20} {v['run'][:28]:<28} {result:<8} {v['reason'][:90]}")
-    lines.append("(fail* = a failure the scenario predicts, e.g. the mprotect strawman; ! = not as predicted)")
-    return "\n".join(lines)
-
-
-def reports(paths):
-    summaries = []
-    for p in paths:
-        for d in load.scenario_dirs(p):
-            summaries.append(report.analyze(load.load(d)) | {"dir": str(d)})
-    return summaries
-
-
 def cmd_page_story(argv):
     ap = argparse.ArgumentParser(prog="python -m analysis page-story", epilog=EXAMPLES,
                                  description="Every traced event that touched one page, in order.",
@@ -57,22 +35,28 @@ def cmd_page_story(argv):
     ap.add_argument("--run", type=int, help="only this run (its index in runs/)")
     ap.add_argument("-j", "--json", action="store_true", help="JSON Lines")
     args = ap.parse_args(argv)
-    res = load.load(args.dir)
+    try:
+        res = load.load(args.dir)
+    except load.ResultsError as e:
+        sys.exit(f"error: {e}")
     runs = [r for r in res.runs if args.run is None or r.index == args.run]
     if all(r.events is None for r in runs):
         sys.exit(f"{args.dir}: the scenario ran with events off; page-story needs tracing.events: true")
+    unknown = sorted((args.probe or set()) - set(probes.PROBE_ID))
+    if unknown:
+        sys.exit(f"unknown probe(s) {', '.join(unknown)}: see python -m tracing.fatrace --list-probes")
     rows = page_story.story(runs, args.addr, args.probe, args.tid, args.range)
     if not rows:
         print(f"no traced event touched page {args.addr // 4096 * 4096:#x}", file=sys.stderr)
         return 1
     if args.json:
-        for run, e in rows:
-            print(json.dumps(dict(e, run=run.index)))
+        for run, i in rows:
+            print(json.dumps(dict(run.events.event(i), run=run.index)))
         return 0
     print(page_story.HEADER)
-    t0 = rows[0][1]["ts_ns"] - rows[0][1].get("lat_ns", 0)
-    for run, e in rows:
-        print(page_story.row(run, e, t0))
+    t0 = rows[0][0].events.entry[rows[0][1]]
+    for run, i in rows:
+        print(page_story.row(run, i, t0))
     return 0
 
 
@@ -86,11 +70,11 @@ def main(argv=None):
     ap.add_argument("dirs", nargs="+", help="scenario or suite results directories")
     args = ap.parse_args(argv)
     try:
-        summaries = reports(args.dirs)
+        summaries = report.reports(args.dirs)
     except load.ResultsError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    print(summary_table(summaries))
+    print(report.summary_table(summaries))
     for s in summaries:
         print(f"report: {s['dir']}/report.md")
     return 0 if all(s["ok"] for s in summaries) else 1

@@ -1,41 +1,55 @@
 """The seed's claims as checks on one run: each invariant declares what it
-needs (trace events, run data) and returns pass, fail or skip with its
-reason, plus metrics with units.
+needs (trace events, run data) and returns pass or fail with its reason,
+plus metrics with units.
 
-check() applies the declarations first: a needed probe that was not traced,
-is missing on this kernel, or lost events make the invariant skip and say
-why; it never crashes on a trace that lacks something.
+check() applies the declarations first, and never crashes on a trace that
+lacks something.  Two outcomes come from them, kept apart:
+  skip       the invariant does not apply to this run (no kill, no link delay, another after-step...);
+  undecided  it applies, but the data to decide is missing: events off, a group not traced, a probe
+             missing on this kernel (inlined), lost events where an absence must be shown, pfns unread.
 """
-import bisect
 import dataclasses
 import errno
 import statistics
 
-from lab import dmesg
-from tracing.probes import PROBES
+import numpy as np
 
-VM_FAULT_SIGBUS = 0x2
-FAULT_FLAG_USER = 1 << 6
-PAGE = 4096
+from analysis.events import PAGE
+from lab import dmesg
+from tracing import probes
+from tracing.probes import VM_FAULT_SIGBUS
+
 VMA_NEW = ("vm_area_alloc", "vm_area_dup")  # every new vm_area_struct comes from one of these
-VMA_EVENTS = VMA_NEW + ("__split_vma", "copy_vma", "mmap_region", "vma_expand", "vma_merge_new_range")
+VMA_EVENTS = probes.names(group="vma")
 MAP_PATHS = ("fa_map_page", "move_pages", "mfill_atomic_copy")  # one placement each, per backend family
-PROBE_GROUP = {p.name: p.group for p in PROBES}
+OUTCOMES = ("pass", "fail", "skip", "undecided")
+AFTER_KINDS = ("collapse", "ksm", "shared")  # workload.after steps (engine.run.AFTER; analysis reads no engine code)
+# run data an invariant may declare, -> what it is; check() tests the conditional ones before judging
+DATA = {
+    "faults": "the engine's per-fault record (always there)",
+    "maps": "/proc/pid/maps line counts before and after the fault phase (always there)",
+    "dmesg": "the scenario's kernel log (always there)",
+    "pfn": "pfns read before and after each placement (the runner reads them when a scenario checks zero_copy)",
+    "vma_series": "VMA counts sampled during the run",
+    "kernel_steps": "the workload's kernel accesses (workload.kernel_steps)",
+    "kill": "a source killed mid-run (source.kill_after_pages)",
+    "link": "a link delay (source.delay_us)",
+} | {f"after:{k}": f"the after-migration step workload.after: {k}" for k in AFTER_KINDS}
 
 
 @dataclasses.dataclass
 class Verdict:
     invariant: str
     run: str
-    status: str  # pass, fail, skip
+    status: str  # one of OUTCOMES
     reason: str
     metrics: dict  # name -> [value, unit]
     expect: str = "pass"
 
     @property
     def as_expected(self):
-        """A skip is not a failure; a pass where a fail was predicted is."""
-        return self.status == "skip" or self.status == self.expect
+        """A skip or an undecided is no failure; a pass where a fail was predicted is."""
+        return self.status in ("skip", "undecided") or self.status == self.expect
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,9 +60,16 @@ class Invariant:
     events: tuple = ()  # probes whose events it needs, all of them
     any_events: tuple = ()  # of these, at least one
     complete: bool = False  # it reads absence of events: a lossy trace cannot show it
-    data: tuple = ()  # run data: faults, maps, pfn, vma_series, dmesg, kernel_steps, kill, after:<kind>, link
+    data: tuple = ()  # run data it needs: keys of DATA
     params: dict = dataclasses.field(default_factory=dict)  # name -> (default, unit, help)
     once: bool = False  # judged once per scenario, not per run
+
+    def __post_init__(self):
+        unknown = [n for n in self.events + self.any_events if n not in probes.PROBE_ID]
+        bad = [t for t in self.data if t not in DATA]
+        if unknown or bad:
+            raise ValueError(f"invariant {self.name}: unknown probes {unknown} or data tags {bad} "
+                             f"(data tags: {', '.join(DATA)})")
 
 
 INVARIANTS = {}
@@ -61,22 +82,33 @@ def invariant(name, passes_when, **kw):
     return wrap
 
 
-def _unmet(inv, run):
-    """Why inv cannot be judged on run, or ''."""
+def _undecided(inv, run):
+    """Why the trace or the run lacks what inv needs to decide, or ''."""
     if inv.events or inv.any_events:
         if run.events is None:
             return "the scenario's tracing has events off"
         groups, missing = set(run.trace.get("groups", ())), run.trace.get("missing", {})
         for name in inv.events:
-            if PROBE_GROUP[name] not in groups:
-                return f"needs probe {name}: group {PROBE_GROUP[name]!r} was not traced"
+            group = probes.probe(name).group
+            if group not in groups:
+                return f"needs probe {name}: group {group!r} was not traced"
             if name in missing:
                 return f"needs probe {name}, missing here: {missing[name]}"
-        if inv.any_events and not any(PROBE_GROUP[n] in groups and n not in missing for n in inv.any_events):
+        if inv.any_events and not any(probes.probe(n).group in groups and n not in missing
+                                      for n in inv.any_events):
             return f"needs one of the probes {', '.join(inv.any_events)}; none was traced"
         lost = run.trace.get("lost_events", 0)
         if inv.complete and lost:
             return f"{lost} events were lost, so an absence proves nothing (raise tracing.ringbuf_pages)"
+    if "pfn" in inv.data and not run.extra.get("record_pfn"):
+        return "the runner did not read pfns (it does when a scenario checks zero_copy)"
+    if "vma_series" in inv.data and not run.vma_series:
+        return "no VMA count was sampled"
+    return ""
+
+
+def _inapplicable(inv, run):
+    """Why inv does not apply to run, or ''."""
     for need in inv.data:
         if need.startswith("after:") and run.config["workload"]["after"] != need[6:]:
             return f"needs workload.after: {need[6:]}"
@@ -86,10 +118,6 @@ def _unmet(inv, run):
             return "needs source.kill_after_pages"
         if need == "link" and not run.config["source"]["delay_us"]:
             return "needs a link delay (source.delay_us)"
-        if need == "pfn" and not run.extra.get("record_pfn"):
-            return "the runner did not read pfns (it does when a scenario checks zero_copy)"
-        if need == "vma_series" and not run.vma_series:
-            return "no VMA count was sampled"
     return ""
 
 
@@ -97,9 +125,9 @@ def check(spec, run, label=None):
     """Apply one scenario invariant entry ({name, backends, expect, params}) to a run."""
     inv = INVARIANTS[spec["name"]]
     label = label or run.label
-    why = _unmet(inv, run)
-    if why:
-        return Verdict(inv.name, label, "skip", why, {}, spec["expect"])
+    for status, why in (("skip", _inapplicable(inv, run)), ("undecided", _undecided(inv, run))):
+        if why:
+            return Verdict(inv.name, label, status, why, {}, spec["expect"])
     status, reason, metrics = inv.fn(run, spec["params"])
     return Verdict(inv.name, label, status, reason, metrics, spec["expect"])
 
@@ -122,75 +150,67 @@ def _verdict(ok, reason, metrics):
     return ("pass" if ok else "fail"), reason, metrics
 
 
-def span(e):
-    """(entry, return) ns of an event; ts is the return time (tracing/bpf_text.py)."""
-    return e["ts_ns"] - e.get("lat_ns", 0), e["ts_ns"]
-
-
 def in_phase(run, events):
-    lo, hi = run.result["t_start_ns"], run.result["t_end_ns"]
-    return [e for e in events if lo <= e["ts_ns"] <= hi and e["tgid"] == run.tgid]
+    """Mask: events of the workload's tgid during the fault phase."""
+    ts = events["ts_ns"]
+    return (ts >= run.result["t_start_ns"]) & (ts <= run.result["t_end_ns"]) & (events["tgid"] == run.tgid)
 
 
 @invariant("no_vma_created", "no VMA event for the workload's tgid during the fault phase, and "
            "/proc/pid/maps is identical before and after it", events=VMA_NEW, complete=True, data=("maps",))
 def no_vma_created(run, params):
-    made = [e for e in in_phase(run, run.events) if e["probe"] in VMA_EVENTS]
+    evs = run.events
+    made = evs.where(in_phase(run, evs) & evs.of(*VMA_EVENTS))
     r = run.result
     metrics = {"vma_events": [len(made), "events"], "vmas_before": [r["maps_lines_before"], "VMAs"],
                "vmas_after": [r["maps_lines_after"], "VMAs"]}
-    if made:
-        first = made[0]
-        return "fail", (f"{len(made)} VMA events in the fault phase, first {first['probe']} on thread "
-                        f"{first['tid']}"), metrics
+    if len(made):
+        return "fail", (f"{len(made)} VMA events in the fault phase, first {made.name(0)} on thread "
+                        f"{made['tid'][0]}"), metrics
     if not r["maps_same"]:
         return "fail", (f"/proc/pid/maps changed: {r['maps_lines_before']} -> {r['maps_lines_after']} "
                         "lines"), metrics
     return "pass", f"no VMA event; maps identical ({r['maps_lines_before']} VMAs)", metrics
 
 
-def _at(e, page):
-    """The event names an address on this page (address, start..start+length, dst)."""
-    for field in ("address", "dst"):
-        if field in e and e[field] // PAGE * PAGE == page:
-            return True
-    start = e.get("start")
-    size = e.get("length") or e.get("pages_asked", 0) * PAGE
-    return start is not None and start // PAGE * PAGE <= page < start + max(size, 1)
-
-
 GUP_KINDS = {"odirect": "fast", "process_vm_readv": "remote", "pipe-read": "uaccess", "pipe-write": "uaccess"}
+
+
+def _on_page(evs, probe, page):
+    """Records (tracing roles) of one probe's events on the page."""
+    return evs.where(evs.of(probe) & evs.touches(page)).records()
 
 
 def _gup_before(evs, step, page):
     """Problems with the chain of one kernel access to a missing page, or []."""
     kind, bad = GUP_KINDS[step["kind"]], []
-    faults = [e for e in evs if e["probe"] == "handle_mm_fault" and _at(e, page)]
+    faults = _on_page(evs, "handle_mm_fault", page)
     if len(faults) != 1:
         return [f"{len(faults)} handle_mm_fault calls on the page, not 1"]
     f = faults[0]
-    if not f["vm_fault"] & VM_FAULT_SIGBUS:
-        bad.append(f"handle_mm_fault returned {f['vm_fault']:#x}, not VM_FAULT_SIGBUS")
+    if not f["return"] & VM_FAULT_SIGBUS:
+        bad.append(f"handle_mm_fault returned {f['return']:#x}, not VM_FAULT_SIGBUS")
     if step["before_errno"] != "EFAULT":
         bad.append(f"the caller got {step['before_errno']} (ret {step['before_ret']}), not EFAULT")
-    slow = [e for e in evs if e["probe"] == "__get_user_pages" and _at(e, page)]
+    slow = _on_page(evs, "__get_user_pages", page)
+    gup_fault = f["value"]  # handle_mm_fault's value: 1 when regs == NULL
     if kind == "uaccess":
-        if f["gup"] or slow:
+        if gup_fault or slow:
             bad.append("a user copy went through gup")
         return bad
-    if not f["gup"]:
+    if not gup_fault:
         bad.append("the fault did not come from gup (regs != NULL)")
     if len(slow) != 1:
         return bad + [f"{len(slow)} __get_user_pages calls on the page, not 1"]
     chain = [slow[0], f]
     if kind == "fast":
-        fast = [e for e in evs if e["probe"] == "gup_fast_fallback" and _at(e, page)]
+        fast = _on_page(evs, "gup_fast_fallback", page)
         if len(fast) != 1:
             return bad + [f"{len(fast)} gup_fast_fallback calls on the page, not 1"]
-        if fast[0]["pages_returned"] >= fast[0]["pages_asked"]:
+        if fast[0]["return"] >= fast[0]["pages"]:
             bad.append("gup_fast_fallback was not short")
         chain = [fast[0]] + chain
-    entries, returns = [span(e)[0] for e in chain], [span(e)[1] for e in chain]
+    entries, returns = [e["entry"] for e in chain], [e["ts_ns"] for e in chain]
     if entries != sorted(entries) or returns != sorted(returns, reverse=True):
         bad.append("out of order: " + " > ".join(e["probe"] for e in chain) + " do not nest")
     return bad
@@ -200,12 +220,11 @@ def _gup_after(evs, step, page):
     bad = []
     if step["after_errno"] != "0":
         bad.append(f"after the map the caller got {step['after_errno']}")
-    if [e for e in evs if e["probe"] == "handle_mm_fault" and _at(e, page)]:
+    if _on_page(evs, "handle_mm_fault", page):
         bad.append("a fault on the page after the map")
     if GUP_KINDS[step["kind"]] == "fast":
-        slow = [e for e in evs if e["probe"] == "__get_user_pages" and _at(e, page)]
-        fast = [e for e in evs if e["probe"] == "gup_fast_fallback" and _at(e, page)]
-        if slow or not fast or fast[0]["pages_returned"] != fast[0]["pages_asked"]:
+        slow, fast = _on_page(evs, "__get_user_pages", page), _on_page(evs, "gup_fast_fallback", page)
+        if slow or not fast or fast[0]["return"] != fast[0]["pages"]:
             bad.append("gup_fast did not take the page alone after the map")
     return bad
 
@@ -217,50 +236,52 @@ def _gup_after(evs, step, page):
            events=("handle_mm_fault", "__get_user_pages", "gup_fast_fallback"), data=("kernel_steps",))
 def gup_fallback(run, params):
     problems = []
-    area = run.result["area_start"]
+    area, evs = run.result["area_start"], run.events
     for step in run.result["kernel_steps"]:
         page = area + step["page"] * PAGE
         for when, check_fn in (("before", _gup_before), ("after", _gup_after)):
             lo, hi = step[f"{when}_window"]
-            evs = [e for e in run.events if lo <= e["ts_ns"] <= hi and e["tid"] == step[f"{when}_tid"]]
-            problems += [f"{step['kind']} page {step['page']} {when}: {p}" for p in check_fn(evs, step, page)]
+            window = evs.where((evs["ts_ns"] >= lo) & (evs["ts_ns"] <= hi) & (evs["tid"] == step[f"{when}_tid"]))
+            problems += [f"{step['kind']} page {step['page']} {when}: {p}" for p in check_fn(window, step, page)]
     n = len(run.result["kernel_steps"])
     metrics = {"steps": [n, "kernel accesses"], "problems": [len(problems), "steps"]}
     return _verdict(not problems, "; ".join(problems[:3]) or f"{n} steps fell back and failed in order, "
                     "then took the page directly", metrics)
 
 
-def _windows(calls):
-    """Per thread, the sorted (entry, return) spans of calls (one thread's calls never overlap)."""
-    by_tid = {}
-    for c in calls:
-        by_tid.setdefault(c["tid"], []).append(span(c))
-    return {t: sorted(w) for t, w in by_tid.items()}
-
-
-def _within(ev, windows):
-    spans = windows.get(ev["tid"], [])
-    i = bisect.bisect_right(spans, (ev["ts_ns"], float("inf"))) - 1
-    return i >= 0 and spans[i][0] <= ev["ts_ns"] <= spans[i][1]
+def _inside(calls, evs):
+    """Mask over evs: on the thread of one of calls, between its entry and return (one thread's
+    calls never overlap, so the call that entered last before the event is the only candidate)."""
+    out = np.zeros(len(evs), bool)
+    for tid in np.unique(calls["tid"]):
+        mine = calls.where(calls["tid"] == tid)
+        order = np.argsort(mine.entry)
+        entries, returns = mine.entry[order], mine["ts_ns"][order]
+        sel = np.flatnonzero(evs["tid"] == tid)
+        i = np.searchsorted(entries, evs["ts_ns"][sel], side="right") - 1
+        ok = i >= 0
+        ok[ok] = evs["ts_ns"][sel][ok] <= returns[i[ok]]
+        out[sel] = ok
+    return out
 
 
 @invariant("zero_copy", "every move kept the source pfn, and no page was allocated in the map path",
            events=("vma_alloc_folio_noprof",), any_events=MAP_PATHS, complete=True, data=("pfn",))
 def zero_copy(run, params):
-    r = run.result
-    calls = [e for e in run.events if e["probe"] in MAP_PATHS and e["tgid"] == run.tgid]
-    allocs = [e for e in run.events if e["probe"] == "vma_alloc_folio_noprof" and e["tgid"] == run.tgid]
-    windows = _windows(calls)
-    inside = [a for a in allocs if _within(a, windows)]
+    r, evs = run.result, run.events
+    mine = evs["tgid"] == run.tgid
+    calls = evs.where(mine & evs.of(*MAP_PATHS))
+    allocs = evs.where(mine & evs.of("vma_alloc_folio_noprof"))
+    inside = int(_inside(calls, allocs).sum())
     kept = r["pfn_kept"] / r["pfn_checked"] * 100 if r["pfn_checked"] else 0.0
     metrics = {"pfn_kept": [round(kept, 2), "%"], "pages_checked": [r["pfn_checked"], "pages"],
-               "allocations_in_map_path": [len(inside), "pages"], "map_calls": [len(calls), "calls"]}
+               "allocations_in_map_path": [inside, "pages"], "map_calls": [len(calls), "calls"]}
     if not r["pfn_checked"]:
         return "fail", "no placement had its pfn read", metrics
     if r["pfn_kept"] != r["pfn_checked"]:
         return "fail", f"{r['pfn_checked'] - r['pfn_kept']} of {r['pfn_checked']} pages changed pfn", metrics
     if inside:
-        return "fail", f"{len(inside)} pages allocated inside the map path", metrics
+        return "fail", f"{inside} pages allocated inside the map path", metrics
     return "pass", f"{r['pfn_checked']} pages kept their pfn; no allocation in {len(calls)} map calls", metrics
 
 

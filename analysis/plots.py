@@ -1,13 +1,23 @@
 """The report's plots, PNG, units on every axis; one function per plot, each
-taking the loaded runs and a path, and returning the path or None when the
+taking the loaded runs and a path, and returning a Plot (the path and the
+series drawn, so tests check the data, not the picture) or None when the
 runs hold nothing to plot."""
+import dataclasses
+
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402 (after the backend is chosen)
 
 
-def _save(fig, ax, path, title):
+@dataclasses.dataclass
+class Plot:
+    path: object
+    series: dict  # line label -> (xs, ys) as drawn
+    lines: dict = dataclasses.field(default_factory=dict)  # label of a horizontal line -> its y
+
+
+def _save(fig, ax, path, title, series, lines=None):
     ax.set_title(title)
     ax.grid(True, alpha=0.3)
     if ax.get_legend_handles_labels()[0]:
@@ -15,7 +25,7 @@ def _save(fig, ax, path, title):
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
-    return path
+    return Plot(path, series, lines or {})
 
 
 def latency_cdf(runs, path):
@@ -24,13 +34,15 @@ def latency_cdf(runs, path):
     if not runs:
         return None
     fig, ax = plt.subplots(figsize=(7, 4))
+    series = {}
     for r in runs:
         xs = sorted(v / 1000 for v in r.result["e2e_ns"])
-        ax.plot(xs, [(i + 1) / len(xs) for i in range(len(xs))], label=r.label)
+        series[r.label] = (xs, [(i + 1) / len(xs) for i in range(len(xs))])
+        ax.plot(*series[r.label], label=r.label)
     ax.set_xscale("log")
     ax.set_xlabel("end-to-end fault latency (us, log scale)")
     ax.set_ylabel("fraction of first touches (1)")
-    return _save(fig, ax, path, "Per-fault latency CDF")
+    return _save(fig, ax, path, "Per-fault latency CDF", series)
 
 
 def vma_growth(runs, path):
@@ -39,14 +51,17 @@ def vma_growth(runs, path):
     if not runs:
         return None
     fig, ax = plt.subplots(figsize=(7, 4))
+    series, lines = {}, {}
     for r in runs:
-        ax.plot([s[1] for s in r.vma_series], [s[2] for s in r.vma_series], marker=".", label=r.label)
+        series[r.label] = ([s[1] for s in r.vma_series], [s[2] for s in r.vma_series])
+        ax.plot(*series[r.label], marker=".", label=r.label)
     limit = runs[0].extra.get("max_map_count")
     if limit:
+        lines["vm.max_map_count"] = limit
         ax.axhline(limit, color="red", linestyle="--", label=f"vm.max_map_count ({limit})")
     ax.set_xlabel("pages placed (pages)")
     ax.set_ylabel("VMAs of the process (VMAs)")
-    return _save(fig, ax, path, "VMA count against pages touched")
+    return _save(fig, ax, path, "VMA count against pages touched", series, lines)
 
 
 def faults_over_time(runs, path, bin_s=0.1):
@@ -55,6 +70,7 @@ def faults_over_time(runs, path, bin_s=0.1):
     if not runs:
         return None
     fig, ax = plt.subplots(figsize=(7, 4))
+    series = {}
     for r in runs:
         t0 = r.result["t_start_ns"]
         bins = {}
@@ -62,10 +78,11 @@ def faults_over_time(runs, path, bin_s=0.1):
             b = int(max(0, t - t0) / 1e9 / bin_s)
             bins[b] = bins.get(b, 0) + 1
         xs = range(max(bins) + 1)
-        ax.plot([x * bin_s for x in xs], [bins.get(x, 0) / bin_s for x in xs], label=r.label)
+        series[r.label] = ([x * bin_s for x in xs], [bins.get(x, 0) / bin_s for x in xs])
+        ax.plot(*series[r.label], label=r.label)
     ax.set_xlabel("time since the first access (s)")
     ax.set_ylabel("faults resolved (faults/s)")
-    return _save(fig, ax, path, "Faults over time")
+    return _save(fig, ax, path, "Faults over time", series)
 
 
 def pages_per_s(runs, path):
@@ -73,11 +90,12 @@ def pages_per_s(runs, path):
     if not runs:
         return None
     fig, ax = plt.subplots(figsize=(7, 4))
-    ax.bar([r.label for r in runs], [r.result["pages_per_s"] for r in runs])
+    series = {"pages/s": ([r.label for r in runs], [r.result["pages_per_s"] for r in runs])}
+    ax.bar(*series["pages/s"])
     ax.set_ylabel("pages placed per second (pages/s)")
     ax.set_xlabel("run (backend/variant)")
     ax.tick_params(axis="x", labelrotation=30, labelsize=8)
-    return _save(fig, ax, path, "Pages/s per backend")
+    return _save(fig, ax, path, "Pages/s per backend", series)
 
 
 PLOTS = {"latency-cdf": latency_cdf, "vma-growth": vma_growth, "faults-over-time": faults_over_time,

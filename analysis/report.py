@@ -2,14 +2,28 @@
 
 analyze() re-reads nothing: it takes a loaded ScenarioResult and writes
 summary.json, report.md and plots/*.png into its directory, so a report can
-be redone at any time with `python -m analysis DIR`.
+be redone at any time with `python -m analysis DIR`.  reports() does that
+for scenario or suite directories and summary_table() prints the verdicts;
+`python -m analysis` and `python -m scenarios run` both use them.
 """
 import dataclasses
 import json
 
-from analysis import figures, invariants, plots
+from analysis import figures, invariants, load, plots
+from lab.provenance import RESULTS_SCHEMA
 
-MARK = {"pass": "pass", "fail": "FAIL", "skip": "skip"}
+MARK = {"pass": "pass", "fail": "FAIL", "skip": "skip", "undecided": "undecided"}
+
+
+def provenance(runs):
+    """The provenance of a scenario's runs: each key's value when the runs agree, else their distinct values."""
+    out = {}
+    for r in runs:
+        for k, v in r.provenance.items():
+            out.setdefault(k, [])
+            if v not in out[k]:
+                out[k].append(v)
+    return {k: v[0] if len(v) == 1 else v for k, v in out.items()}
 
 
 def analyze(res):
@@ -20,26 +34,60 @@ def analyze(res):
     for name, fn in plots.PLOTS.items():
         out = fn(res.runs, res.path / "plots" / f"{name}.png")
         if out:
-            made[name] = out.relative_to(res.path)
-    summary = {"scenario": res.scenario["name"], "expect": res.scenario["expect"],
+            made[name] = out.path.relative_to(res.path)
+    summary = {"schema": RESULTS_SCHEMA, "provenance": provenance(res.runs),
+               "scenario": res.scenario["name"], "expect": res.scenario["expect"],
                "ok": all(v.as_expected for v in verdicts),
+               "outcomes": {o: sum(v.status == o for v in verdicts) for o in invariants.OUTCOMES},
                "invariants": [dataclasses.asdict(v) | {"as_expected": v.as_expected} for v in verdicts],
                "figures": figs,
-               "runs": [{"label": r.label, "ok": r.result["ok"], "error": r.result["error"]} for r in res.runs],
+               "runs": [{"label": r.label, "ok": r.result["ok"], "error": r.result["error"],
+                         "provenance": r.provenance} for r in res.runs],
                "plots": [str(p) for p in made.values()]}
     (res.path / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
-    (res.path / "report.md").write_text(markdown(res, verdicts, figs, made))
+    (res.path / "report.md").write_text(markdown(res, verdicts, figs, made, summary))
     return summary
+
+
+def reports(paths):
+    """analyze() every scenario under paths (scenario or suite directories); their summaries, with "dir"."""
+    summaries = []
+    for p in paths:
+        for d in load.scenario_dirs(p):
+            summaries.append(analyze(load.load(d)) | {"dir": str(d)})
+    return summaries
+
+
+def summary_table(summaries):
+    """One line per invariant verdict, for the terminal, then the outcome counts."""
+    lines = [f"{'SCENARIO':<24} {'INVARIANT':<20} {'RUN':<28} {'RESULT':<10} WHY"]
+    for s in summaries:
+        for v in s["invariants"]:
+            result = MARK[v["status"]]
+            if v["status"] == "fail" and v["as_expected"]:
+                result = "fail*"
+            elif not v["as_expected"]:
+                result += "!"
+            lines.append(f"{s['scenario']:<24} {v['invariant']:<20} {v['run'][:28]:<28} {result:<10} "
+                         f"{v['reason'][:90]}")
+    total = {o: sum(s["outcomes"][o] for s in summaries) for o in invariants.OUTCOMES}
+    lines.append(", ".join(f"{n} {o}" for o, n in total.items()) +
+                 " (undecided: the data to decide was missing; skip: does not apply)")
+    lines.append("(fail* = a failure the scenario predicts, e.g. the mprotect strawman; ! = not as predicted)")
+    return "\n".join(lines)
 
 
 def _cell(v):
     return "-" if v is None else str(v)
 
 
-def markdown(res, verdicts, figs, made):
-    sc = res.scenario
+def markdown(res, verdicts, figs, made, summary):
+    sc, prov = res.scenario, summary["provenance"]
     out = [f"# {sc['name']}", "", sc["description"].strip(), "", f"**Expected:** {sc['expect'].strip()}", "",
-           "## Invariants", "", "| invariant | run | result | expected | why | metrics |", "|---|---|---|---|---|---|"]
+           f"Results schema {summary['schema']}; kernel {prov.get('kernel')}, accel {prov.get('accel')}, "
+           f"commit {prov.get('commit')}, fault_area.ko srcversion {prov.get('module_srcversion') or '-'}.", "",
+           "## Invariants", "", "Outcomes: " + ", ".join(f"{n} {o}" for o, n in summary["outcomes"].items()) + ".",
+           "", "| invariant | run | result | expected | why | metrics |", "|---|---|---|---|---|---|"]
     for v in verdicts:
         metrics = ", ".join(f"{k} {m[0]} {m[1]}" for k, m in v.metrics.items())
         result = MARK[v.status] + ("" if not v.as_expected else " (predicted)" if v.status == "fail" else "")

@@ -6,8 +6,9 @@ USAGE: fatrace [-h] [-p PID] [-g GROUPS] [--addr START-END] [-j] [-c]
 
 One BPF program holds every probe (compiled once); -p and --addr keep only
 the workload.  Events stream as a table, or as JSON Lines with -j (schema:
-tracing/SCHEMA.md).  With -c or an interval, counts and log2 latency
-histograms are printed instead of events.
+tracing/SCHEMA.md), in entry-time order, printed as they come (nothing is
+kept).  With -c or an interval, counts and log2 latency histograms are
+printed instead of events, and cleared after each interval.
 """
 import argparse
 import json
@@ -20,6 +21,7 @@ if __package__ in (None, ""):  # run as ./tracing/fatrace.py
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from tracing import probes  # noqa: E402
+from tracing.order import EntryOrder, entry_ns  # noqa: E402
 from tracing.tracer import Tracer  # noqa: E402
 
 EXAMPLES = """examples:
@@ -31,6 +33,8 @@ EXAMPLES = """examples:
     ./fatrace.py -c 5 3               # counts and latency histograms, every 5 s, 3 times
     ./fatrace.py --ebpf               # print the BPF program and its -D flags, then exit
 """
+QUIET_NS = 1_000_000_000  # a quiet stream's events print this long after their entry (the poll may lag)
+LABEL = {"signo": "sig", "target": "tid"}  # DETAIL names for roles whose JSON name misleads (pid is a thread)
 
 
 def parse_range(s):
@@ -50,50 +54,53 @@ def parse_groups(s):
 
 
 HEADER = f"{'TIME(s)':<11} {'CPU':>3} {'TGID':>7} {'TID':>7} {'COMM':<15} {'PROBE':<24} " \
-         f"{'ADDR':<18} {'RET':>12} {'LAT(us)':>9}"
+         f"{'ADDR':<18} {'RET':>18} {'LAT(us)':>9} DETAIL"
 
 
 def row(ev, t0):
-    addr = next((ev[k] for k in ("address", "start", "dst") if k in ev), 0)
-    ret = next((ev[k] for k in ("vm_fault", "pages_returned", "ret", "vma", "result") if k in ev), "")
+    """One event as a table row: TIME is its entry, relative to t0; DETAIL holds the fields
+    other than the address and the return, named (a signal: its number and target thread)."""
+    p = probes.probe(ev["probe"])
+    addr, ret = p.field("address"), p.field("return")
+    detail = " ".join(f"{LABEL.get(f.role, f.name)}={f.show(ev[f.name])}" for f in p.fields
+                      if f.role not in ("address", "return"))
     lat = f"{ev['lat_ns'] / 1000:.2f}" if "lat_ns" in ev else "-"
-    ret = f"{ret:#x}" if ev["probe"] in ("handle_mm_fault", "fa_fault_hook", "handle_userfault") else ret
-    return f"{(ev['ts_ns'] - t0) / 1e9:<11.6f} {ev['cpu']:>3} {ev['tgid']:>7} {ev['tid']:>7} " \
-           f"{ev['comm'][:15]:<15} {ev['probe']:<24} {addr:#018x} {ret:>12} {lat:>9}"
+    return (f"{(entry_ns(ev) - t0) / 1e9:<11.6f} {ev['cpu']:>3} {ev['tgid']:>7} {ev['tid']:>7} {ev['comm'][:15]:<15} "
+            f"{ev['probe']:<24} {f'{ev[addr.name]:#018x}' if addr else '-':<18} "
+            f"{ret.show(ev[ret.name]) if ret else '-':>18} {lat:>9} {detail}")
 
 
-def print_log2_hist(hist, unit="nsecs"):
-    """Like bcc's print_log2_hist (leading zeros stripped), for one probe's {slot: count}."""
-    if not hist:
-        return
-    peak = max(hist.values())
-    print(f"     {unit:>19} : count     distribution")
-    for slot in range(min(hist), max(hist) + 1):
-        lo, hi = (1 << (slot - 1)) if slot > 1 else 0, (1 << slot) - 1
-        n = hist.get(slot, 0)
-        bar = "*" * int(40 * n / peak)
-        print(f"{lo:>10} -> {hi:<10} : {n:<9} |{bar:<40}|")
+class Printer:
+    """Prints each event as it leaves the entry-order buffer: a row, or a JSON line."""
+
+    def __init__(self, as_json):
+        self.as_json, self.t0 = as_json, None
+
+    def __call__(self, ev):
+        if self.t0 is None:
+            self.t0 = entry_ns(ev)  # times from the first event, as bcc does
+        print(json.dumps(ev) if self.as_json else row(ev, self.t0), flush=True)
 
 
-def print_summary(summary):
+def print_counts(tracer, tlb_callers=None):
+    """Counts per probe, then bcc's log2 histogram of each probe's latency, TLB callers, lost events."""
     print(f"{'PROBE':<26} {'COUNT':>10}")
-    for name, n in sorted(summary["counts"].items(), key=lambda kv: -kv[1]):
+    for name, n in sorted(tracer.counts().items(), key=lambda kv: -kv[1]):
         print(f"{name:<26} {n:>10}")
-    for name, hist in summary["hist_log2_ns"].items():
-        print(f"\nprobe = {name}")
-        print_log2_hist(hist)
-    if summary["tlb_callers"]:
+    tracer.bpf[b"hist"].print_log2_hist("nsecs", "probe", section_print_fn=lambda i: probes.PROBES[i].name)
+    if tlb_callers:
         print(f"\n{'TLB FLUSH CALLER':<40} {'COUNT':>8}")
-        for caller, n in sorted(summary["tlb_callers"].items(), key=lambda kv: -kv[1]):
+        for caller, n in sorted(tlb_callers.items(), key=lambda kv: -kv[1]):
             print(f"{caller:<40} {n:>8}")
-    lost = summary["lost_events"]
-    print(f"\nlost events: {lost}" + ("  (this trace is INCOMPLETE: the ring buffer was full)" if lost else ""))
+    lost = tracer.lost()
+    print(f"\nlost events: {lost}" + ("  (this trace is INCOMPLETE: the ring buffer was full)" if lost else ""),
+          flush=True)
 
 
 def list_probes():
-    print(f"{'PROBE':<26} {'GROUP':<7} {'STATUS':<8} REASON")
+    print(f"{'PROBE':<26} {'GROUP':<7} {'KIND':<10} {'STATUS':<8} REASON")
     for p, why in probes.resolve():
-        print(f"{p.name:<26} {p.group:<7} {'missing' if why else 'ok':<8} {why}")
+        print(f"{p.name:<26} {p.group:<7} {p.kind:<10} {'missing' if why else 'ok':<8} {why}")
 
 
 def main(argv=None):
@@ -114,7 +121,9 @@ def main(argv=None):
         list_probes()
         return 0
     counts_only = args.counts or args.interval is not None
-    tracer = Tracer(groups=args.groups, pids=args.pid, addr_range=args.addr, events=not counts_only)
+    order = EntryOrder(Printer(args.json))
+    tracer = Tracer(groups=args.groups, pids=args.pid, addr_range=args.addr, events=not counts_only,
+                    on_event=order.push)
     if args.ebpf:
         text, cflags = tracer.text_and_cflags()
         print("\n".join(cflags))
@@ -124,31 +133,30 @@ def main(argv=None):
         print(f"fatrace: probe {name} missing: {why}", file=sys.stderr)
     signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))
     tracer.start()
-    print(f"Tracing {len(tracer.enabled)} probes... Hit Ctrl-C to end.", file=sys.stderr)
     done = 0
-    try:
+    try:  # from here on Ctrl-C ends the trace cleanly, whenever it comes
+        if not counts_only and not args.json:
+            print(HEADER, flush=True)
+        print(f"Tracing {len(tracer.enabled)} probes... Hit Ctrl-C to end.", file=sys.stderr, flush=True)
         if counts_only:
             while args.count is None or done < args.count:
                 time.sleep(args.interval or 99999999)
                 done += 1
-                print_summary({"counts": tracer.counts(), "hist_log2_ns": tracer.histograms(),
-                               "tlb_callers": {}, "lost_events": tracer.lost()})
+                print_counts(tracer)
+                tracer.clear_counts()
+                print()
         else:
-            if not args.json:
-                print(HEADER)
-            seen, t0 = 0, None
-            while True:
+            while True:  # the callback prints; this flushes a quiet stream's last events
                 time.sleep(0.2)
-                new, seen = tracer._events[seen:], len(tracer._events)
-                for ev in new:
-                    t0 = ev["ts_ns"] if t0 is None else t0  # times from the first event, as bcc does
-                    print(json.dumps(ev) if args.json else row(ev, t0), flush=True)
+                order.flush(time.monotonic_ns() - QUIET_NS)
     except (KeyboardInterrupt, SystemExit):
         pass
-    trace = tracer.stop()
-    if not args.json:
+    trace = tracer.detach()
+    order.flush()
+    if not args.json and not (counts_only and done):
         print()
-        print_summary(trace.summary)
+        print_counts(tracer, trace.summary["tlb_callers"])
+    tracer.close()
     return 0
 
 

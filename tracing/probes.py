@@ -1,9 +1,14 @@
-"""The probe catalog: what each probe attaches to, its group, and what its
-event fields mean (the schema in tracing/SCHEMA.md is made from this).
+"""The probe catalog: what each probe attaches to (its kind), its group, and
+each event field with its role (tracing/SCHEMA.md is rendered from this by
+tracing.schema).
 
-Every probe is resolved by exact name on the running kernel; one whose
-function is absent or inlined is reported as missing with the reason,
-never dropped in silence.
+Readers never guess from field names: fatrace, page_story and the
+invariants ask for a role (the address an event is about, its length, the
+return value...) and the catalog says which field holds it.
+
+Every kprobe is resolved by exact name in /proc/kallsyms and every
+tracepoint by its tracefs directory; one that does not resolve is reported
+as missing with the reason, never dropped in silence.
 """
 import dataclasses
 import os
@@ -11,7 +16,42 @@ import platform
 
 SCHEMA_VERSION = "fa-trace/1"
 GROUPS = ("fault", "gup", "vma", "kmod", "uffd", "tlb", "signal")
+KINDS = ("kprobe", "tracepoint")  # a kprobe may have a return half (kretprobe)
 KNOWN_INLINED = {"faultin_page", "vma_merge_existing_range", "gup_fast", "handle_pte_marker"}
+# role -> what a field with it holds; a probe has each role at most once
+ROLES = {
+    "address": "user virtual address the call is about (the start of a range)",
+    "length": "bytes from the address",
+    "pages": "pages from the address",
+    "source": "user address the data comes from (a move or copy)",
+    "flags": "flag bits of the call",
+    "return": "the return value (signed)",
+    "pointer": "a kernel object pointer",
+    "signo": "signal number",
+    "target": "thread id a signal goes to",
+    "value": "another argument (see its meaning)",
+    "caller": "first kernel function above the call (a stack id until the tracer names it)",
+}
+# BPF event field -> its C type's signedness: `ret` is s64, the others u64 (tracing/bpf_text.py)
+SIGNED_SRC = {"ret"}
+
+
+@dataclasses.dataclass(frozen=True)
+class Field:
+    src: str  # field of the BPF event_t
+    name: str  # key in the JSON event
+    role: str  # a key of ROLES
+    meaning: str
+    hex: bool = False  # bits or a pointer: shown in hex
+
+    def show(self, v):
+        """The value as a reader wants it: hex as the 64-bit word (a pointer, bits), else signed (a u64
+        event field may carry an int, such as signal_generate's si_code)."""
+        if isinstance(v, str):
+            return v
+        if self.hex:
+            return f"{v & ((1 << 64) - 1):#x}"
+        return str(v - (1 << 64) if v >= 1 << 63 else v)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -19,73 +59,102 @@ class Probe:
     name: str
     group: str
     ret: bool  # a return half: ret and lat_ns are filled
-    fields: tuple  # (event field, name in the JSON event, unit or meaning)
+    fields: tuple  # of Field
     module: str = ""  # module that holds the function
     tracepoint: str = ""  # category:event, instead of a kprobe
 
+    def __post_init__(self):
+        roles = [f.role for f in self.fields]
+        bad = [r for r in roles if r not in ROLES]
+        if bad or len(set(roles)) != len(roles) or self.group not in GROUPS:
+            raise ValueError(f"probe {self.name}: unknown or repeated roles {roles} or group {self.group!r}")
 
-def _f(*triples):
-    return tuple(triples)
+    @property
+    def kind(self):
+        return "tracepoint" if self.tracepoint else "kprobe"
+
+    def field(self, role):
+        """The field with this role, or None."""
+        return next((f for f in self.fields if f.role == role), None)
 
 
-ADDR = ("addr", "address", "user virtual address")
-GUP = _f(("addr", "start", "address"), ("len", "pages_asked", "pages"), ("flags", "gup_flags", "FOLL_* bits"),
-         ("ret", "pages_returned", "pages, or -errno"))
+def _f(*specs):
+    return tuple(Field(*s) for s in specs)
+
+
+ADDR = ("addr", "address", "address", "user virtual address")
+GUP = _f(("addr", "start", "address", "address"), ("len", "pages_asked", "pages", "pages"),
+         ("flags", "gup_flags", "flags", "FOLL_* bits", True), ("ret", "pages_returned", "return", "pages, or -errno"))
+START, LENGTH = ("addr", "start", "address", "address"), ("len", "length", "length", "bytes")
+ERRNO = ("ret", "ret", "return", "0 or -errno")
 PROBES = (
-    Probe("handle_mm_fault", "fault", True, _f(ADDR, ("flags", "fault_flags", "FAULT_FLAG_* bits"),
-                                               ("arg", "gup", "1 when regs == NULL: a gup fault"),
-                                               ("ret", "vm_fault", "vm_fault_t bits"))),
+    Probe("handle_mm_fault", "fault", True, _f(ADDR, ("flags", "fault_flags", "flags", "FAULT_FLAG_* bits", True),
+                                               ("arg", "gup", "value", "1 when regs == NULL: a gup fault"),
+                                               ("ret", "vm_fault", "return", "vm_fault_t bits", True))),
     Probe("get_user_pages_fast", "gup", True, GUP),
     Probe("pin_user_pages_fast", "gup", True, GUP),
     Probe("gup_fast_fallback", "gup", True, GUP),
-    Probe("gup_fast", "gup", True, _f(("addr", "start", "address"), ("len", "pages_asked", "pages"),
-                                      ("ret", "pages_returned", "pages taken without locks"))),
+    Probe("gup_fast", "gup", True, _f(START, ("len", "pages_asked", "pages", "pages"),
+                                      ("ret", "pages_returned", "return", "pages taken without locks"))),
     Probe("__get_user_pages", "gup", True, GUP),
-    Probe("faultin_page", "gup", True, _f(ADDR, ("ret", "ret", "0 or -errno"))),
-    Probe("vm_area_alloc", "vma", True, _f(("ret", "vma", "new vm_area_struct pointer"))),
-    Probe("vm_area_dup", "vma", True, _f(("addr", "start", "address of the VMA copied"),
-                                         ("len", "length", "bytes"), ("ret", "vma", "new pointer"))),
-    Probe("__split_vma", "vma", True, _f(("addr", "start", "address of the VMA split"), ("len", "length", "bytes"),
-                                         ("arg", "split_at", "address"), ("ret", "ret", "0 or -errno"))),
-    Probe("vma_merge_new_range", "vma", True, _f(("ret", "vma", "merged VMA pointer or 0"))),
-    Probe("vma_merge_existing_range", "vma", True, _f(("ret", "vma", "merged VMA pointer or 0"))),
-    Probe("vma_expand", "vma", True, _f(("ret", "ret", "0 or -errno"))),
-    Probe("copy_vma", "vma", True, _f(("addr", "start", "address"), ("len", "length", "bytes"),
-                                      ("ret", "vma", "new pointer"))),
-    Probe("mmap_region", "vma", True, _f(("addr", "start", "address"), ("len", "length", "bytes"),
-                                         ("flags", "vm_flags", "VM_* bits"), ("ret", "ret", "address or -errno"))),
-    Probe("fa_fault_hook", "kmod", True, _f(ADDR, ("flags", "fault_flags", "FAULT_FLAG_* bits"),
-                                            ("ret", "vm_fault", "vm_fault_t bits")), module="fault_area"),
-    Probe("fa_prepare", "kmod", True, _f(("addr", "start", "address"), ("len", "length", "bytes"),
-                                         ("arg", "signo", "signal"), ("ret", "ret", "0 or -errno")),
+    Probe("faultin_page", "gup", True, _f(ADDR, ERRNO)),
+    Probe("vm_area_alloc", "vma", True, _f(("ret", "vma", "return", "new vm_area_struct pointer", True))),
+    Probe("vm_area_dup", "vma", True, _f(("addr", "start", "address", "address of the VMA copied"), LENGTH,
+                                         ("ret", "vma", "return", "new pointer", True))),
+    Probe("__split_vma", "vma", True, _f(("addr", "start", "address", "address of the VMA split"), LENGTH,
+                                         ("arg", "split_at", "value", "address", True), ERRNO)),
+    Probe("vma_merge_new_range", "vma", True, _f(("ret", "vma", "return", "merged VMA pointer or 0", True))),
+    Probe("vma_merge_existing_range", "vma", True, _f(("ret", "vma", "return", "merged VMA pointer or 0", True))),
+    Probe("vma_expand", "vma", True, _f(ERRNO)),
+    Probe("copy_vma", "vma", True, _f(START, LENGTH, ("ret", "vma", "return", "new pointer", True))),
+    Probe("mmap_region", "vma", True, _f(START, LENGTH, ("flags", "vm_flags", "flags", "VM_* bits", True),
+                                         ("ret", "ret", "return", "address or -errno", True))),
+    Probe("fa_fault_hook", "kmod", True, _f(ADDR, ("flags", "fault_flags", "flags", "FAULT_FLAG_* bits", True),
+                                            ("ret", "vm_fault", "return", "vm_fault_t bits", True)),
           module="fault_area"),
-    Probe("fa_map", "kmod", True, _f(("addr", "dst", "address"), ("arg", "src", "address"), ("len", "length", "bytes"),
-                                     ("flags", "map_flags", "FA_MAP_*"), ("ret", "ret", "0 or -errno")),
+    Probe("fa_prepare", "kmod", True, _f(START, LENGTH, ("arg", "signo", "signo", "signal"), ERRNO),
           module="fault_area"),
-    Probe("fa_map_page", "kmod", True, _f(("addr", "dst", "address"), ("arg", "src", "address"),
-                                          ("ret", "ret", "0 or -errno")), module="fault_area"),
-    Probe("fa_release_range", "kmod", True, _f(("addr", "start", "address"), ("len", "length", "bytes"),
-                                               ("ret", "ret", "0 or -errno")), module="fault_area"),
-    Probe("folio_move_anon_rmap", "kmod", False, _f(("arg", "folio", "struct folio pointer moved"))),
-    Probe("vma_alloc_folio_noprof", "kmod", False, _f(("addr", "address", "where the page will map"),
-                                                      ("flags", "gfp", "GFP bits"))),
-    Probe("handle_userfault", "uffd", True, _f(ADDR, ("flags", "fault_flags", "FAULT_FLAG_* bits"),
-                                               ("arg", "reason", "VM_UFFD_* bits"),
-                                               ("ret", "vm_fault", "vm_fault_t bits"))),
-    Probe("move_pages", "uffd", True, _f(("addr", "dst", "address"), ("arg", "src", "address"),
-                                         ("len", "length", "bytes"), ("ret", "ret", "bytes moved or -errno"))),
-    Probe("mfill_atomic_copy", "uffd", True, _f(("addr", "dst", "address"), ("arg", "src", "address"),
-                                                ("len", "length", "bytes"), ("ret", "ret", "bytes or -errno"))),
-    Probe("flush_tlb_mm_range", "tlb", False, _f(("addr", "start", "address"), ("len", "length", "bytes"),
-                                                 ("stack", "caller", "first kernel function above the flush"))),
-    Probe("signal_generate", "signal", False, _f(("arg", "sig", "signal number"), ("flags", "code", "si_code"),
-                                                 ("len", "pid", "target thread"), ("ret", "result",
-                                                                                   "TRACE_SIGNAL_* result")),
+    Probe("fa_map", "kmod", True, _f(("addr", "dst", "address", "address"), ("arg", "src", "source", "address"),
+                                     LENGTH, ("flags", "map_flags", "flags", "FA_MAP_*", True), ERRNO),
+          module="fault_area"),
+    Probe("fa_map_page", "kmod", True, _f(("addr", "dst", "address", "address"),
+                                          ("arg", "src", "source", "address"), ERRNO), module="fault_area"),
+    Probe("fa_release_range", "kmod", True, _f(START, LENGTH, ERRNO), module="fault_area"),
+    Probe("folio_move_anon_rmap", "kmod", False, _f(("arg", "folio", "pointer", "struct folio pointer moved",
+                                                     True))),
+    Probe("vma_alloc_folio_noprof", "kmod", False, _f(("addr", "address", "address", "where the page will map"),
+                                                      ("flags", "gfp", "flags", "GFP bits", True))),
+    Probe("handle_userfault", "uffd", True, _f(ADDR, ("flags", "fault_flags", "flags", "FAULT_FLAG_* bits", True),
+                                               ("arg", "reason", "value", "VM_UFFD_* bits", True),
+                                               ("ret", "vm_fault", "return", "vm_fault_t bits", True))),
+    Probe("move_pages", "uffd", True, _f(("addr", "dst", "address", "address"), ("arg", "src", "source", "address"),
+                                         LENGTH, ("ret", "ret", "return", "bytes moved or -errno"))),
+    Probe("mfill_atomic_copy", "uffd", True, _f(("addr", "dst", "address", "address"),
+                                                ("arg", "src", "source", "address"), LENGTH,
+                                                ("ret", "ret", "return", "bytes or -errno"))),
+    Probe("flush_tlb_mm_range", "tlb", False, _f(START, LENGTH, ("stack", "caller", "caller",
+                                                                 "first kernel function above the flush"))),
+    Probe("signal_generate", "signal", False, _f(("arg", "sig", "signo", "signal number"),
+                                                 ("flags", "code", "value", "si_code"),
+                                                 ("len", "pid", "target", "target thread"),
+                                                 ("ret", "result", "return", "TRACE_SIGNAL_* result")),
           tracepoint="signal:signal_generate"),
 )
-BY_NAME = {p.name: p for p in PROBES}
 PROBE_ID = {p.name: i for i, p in enumerate(PROBES)}
+# bits the fields carry, as the 6.12 kernel defines them (include/linux/mm_types.h)
+FAULT_FLAG_USER = 1 << 6  # fault_flags: the fault came from user space
+VM_FAULT_SIGBUS = 0x2  # vm_fault: the fault ends in SIGBUS (a fault_area marker page)
 
+
+def probe(name):
+    """The catalog entry of a probe, by name."""
+    return PROBES[PROBE_ID[name]]
+
+
+def names(group=None, role=None):
+    """Probe names, of one group and/or having a field of one role, in catalog order."""
+    return tuple(p.name for p in PROBES if (group is None or p.group == group)
+                 and (role is None or p.field(role)))
 
 def kallsyms():
     """Function names in /proc/kallsyms, mapped to their module ('' for vmlinux)."""
@@ -139,12 +208,12 @@ def cflags(tgid_filter, addr_range, ringbuf_pages):
 
 def event_dict(ev):
     """One ring-buffer event as a JSON-ready dict named by the probe's fields
-    (flush_tlb_mm_range's caller is still a stack id: Tracer.stop names it)."""
+    (flush_tlb_mm_range's caller is still a stack id: Tracer names it)."""
     p = PROBES[ev.probe]
     d = {"ts_ns": ev.ts, "cpu": ev.cpu, "tgid": ev.tgid, "tid": ev.tid,
          "comm": ev.comm.decode(errors="replace"), "probe": p.name}
-    for field, name, _ in p.fields:
-        d[name] = getattr(ev, field)
+    for f in p.fields:
+        d[f.name] = getattr(ev, f.src)
     if p.ret:
         d["lat_ns"] = ev.lat
     return d

@@ -15,13 +15,18 @@ def render():
     out += [f"| `{n}` | {u} | {m} |" for n, u, m in COMMON]
     out += ["", "Probes with a return half also carry `lat_ns` (ns from entry to return). Entry arguments",
             "are kept per thread until the return; a probe without a return half emits at entry.", "",
-            "## Fields per probe", "", "| probe | group | attaches to | field | meaning |", "|---|---|---|---|---|"]
+            "## Field roles", "",
+            "Each field has one role; readers (fatrace, page-story, the invariants) find a field by its role.", "",
+            "| role | meaning |", "|---|---|"]
+    out += [f"| `{r}` | {m} |" for r, m in probes.ROLES.items()]
+    out += ["", "## Fields per probe", "", "| probe | group | attaches to | field | role | meaning |",
+            "|---|---|---|---|---|---|"]
     for p in probes.PROBES:
         where = f"tracepoint `{p.tracepoint}`" if p.tracepoint else \
             f"kprobe{' + kretprobe' if p.ret else ''}" + (f" ({p.module}.ko)" if p.module else "")
-        for i, (_, name, meaning) in enumerate(p.fields):
+        for i, f in enumerate(p.fields):
             out.append(f"| {'`' + p.name + '`' if i == 0 else ''} | {p.group if i == 0 else ''} | "
-                       f"{where if i == 0 else ''} | `{name}` | {meaning} |")
+                       f"{where if i == 0 else ''} | `{f.name}` | {f.role} | {f.meaning} |")
     out += ["", "## Summary (`Trace.summary`, `summary.json`)", "",
             "| key | meaning |", "|---|---|",
             "| `version` | this schema's version |", "| `counts` | calls per probe that passed the filters |",

@@ -3,9 +3,11 @@ run needs, run the workload, stop, and hand back events and a summary.
 
     with Tracer(groups=("fault", "kmod"), pids=[os.getpid()]) as t:
         workload()
-    trace = t.trace          # .events (dicts), .summary (dict)
+    trace = t.trace          # .events (dicts, in emit order), .summary (dict)
 
-start() returns only once every probe is attached.  A session that traces
+start() returns only once every probe is attached.  A stream reader (the
+fatrace CLI) passes on_event=fn: each event goes to fn from the ring-buffer
+callback and is not kept, so memory stays bounded.  A session that traces
 many runs compiles once and attaches per run (the scenario session does):
 
     t = Tracer(filter_tgid=True).compile()
@@ -37,19 +39,20 @@ class Tracer:
     """
 
     def __init__(self, groups=probes.GROUPS, pids=(), addr_range=None, events=True, ringbuf_pages=512,
-                 filter_tgid=None):
-        """filter_tgid: keep only tgids given by pids or add_pid() (default: when pids are given)."""
+                 filter_tgid=None, on_event=None):
+        """filter_tgid: keep only tgids given by pids or add_pid() (default: when pids are given).
+        on_event: called with each event dict (in the poll thread) instead of keeping it."""
         self._check_groups(groups)
         if addr_range and not addr_range[0] < addr_range[1]:
             raise ValueError(f"address range {addr_range} is empty")
         self.pids, self.addr_range = list(pids), addr_range
         self.filter_tgid = bool(pids) if filter_tgid is None else filter_tgid
-        self.events_on, self.ringbuf_pages = events, ringbuf_pages
+        self.events_on, self.ringbuf_pages, self.on_event = events, ringbuf_pages, on_event
         self._resolve(groups)
         self.bpf = None
         self.trace = None
         self._attached = []
-        self._events = []
+        self._events, self._tlb = [], {}  # this round's kept events; TLB flush callers -> count
         self._stop = threading.Event()
         self._lock = threading.Lock()  # libbpf's poll and consume are not to run at once
         self._poller = None
@@ -93,10 +96,10 @@ class Tracer:
             self._resolve(groups)
         if events is not None:
             self.events_on = events
-        for name in (b"counts", b"hist", b"lost", b"entries"):
-            self.bpf[name].clear()
+        self.clear_counts()
+        self.bpf[b"entries"].clear()
         with self._lock:
-            self._events = []
+            self._events, self._tlb = [], {}
         for p in self.enabled:
             if p.tracepoint:
                 continue  # switched on below
@@ -121,9 +124,24 @@ class Tracer:
 
         self.bpf[b"targets"][ctypes.c_uint32(pid)] = ctypes.c_uint8(1)
 
+    def clear_counts(self):
+        """Zero the counts, latency histograms and lost events (an interval's end, as bcc tools do)."""
+        for name in (b"counts", b"hist", b"lost"):
+            self.bpf[name].clear()
+
     def _on_event(self, ctx, data, size):
-        # data lives only during the callback: copy it out now
-        self._events.append(probes.event_dict(self.bpf[b"events"].event(data)))
+        # data lives only during the callback: copy it out now (runs under self._lock, in ring_buffer_poll)
+        ev = probes.event_dict(self.bpf[b"events"].event(data))
+        if self.on_event is None:
+            self._events.append(ev)
+            return
+        if ev["probe"] == "flush_tlb_mm_range":
+            self._name_caller(ev)
+        self.on_event(ev)
+
+    def _name_caller(self, ev):
+        ev["caller"] = self._ksym(ev["caller"])
+        self._tlb[ev["caller"]] = self._tlb.get(ev["caller"], 0) + 1
 
     def _poll(self):
         while not self._stop.is_set():
@@ -171,11 +189,10 @@ class Tracer:
             self.bpf.ring_buffer_consume()
             events, self._events = self._events, []
         counts, hists, lost = self.counts(), self.histograms(), self.lost()
-        tlb = {}
-        for ev in events:
+        for ev in events:  # a streamed event (on_event) was named in the callback and is not kept
             if ev["probe"] == "flush_tlb_mm_range":
-                ev["caller"] = self._ksym(ev["caller"])
-                tlb[ev["caller"]] = tlb.get(ev["caller"], 0) + 1
+                self._name_caller(ev)
+        tlb, self._tlb = self._tlb, {}
         summary = {"version": probes.SCHEMA_VERSION, "groups": list(self.groups), "pids": self.pids,
                    "events_on": self.events_on, "lost_events": lost, "counts": counts,
                    "hist_log2_ns": hists, "missing": self.missing, "tlb_callers": tlb}
@@ -190,7 +207,7 @@ class Tracer:
         self.bpf.cleanup()
 
     def stop(self):
-        """detach() and close(): the end of a single-round trace."""
+        """detach() then close(): the end of a single-round trace; returns its Trace."""
         trace = self.detach()
         self.close()
         return trace
@@ -202,9 +219,3 @@ class Tracer:
         if self.trace is None and self.bpf is not None:
             self.stop()
 
-
-def trace_call(fn, *args, **tracer_opts):
-    """Run fn(*args) under a Tracer; return (fn's result, Trace)."""
-    with Tracer(**tracer_opts) as t:
-        result = fn(*args)
-    return result, t.trace

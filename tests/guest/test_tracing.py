@@ -6,18 +6,17 @@ import fcntl
 import mmap
 import os
 import time
+from errno import EFAULT
 
 import pytest
 
 from lab import uapi
+from tracing import probes
+from tracing.probes import FAULT_FLAG_USER, VM_FAULT_SIGBUS
 from tracing.tracer import Tracer
 
 PAGE = mmap.PAGESIZE
-FAULT_FLAG_USER = 1 << 6
-VM_FAULT_SIGBUS = 0x2
-EFAULT = 14
-VMA_PROBES = {"vm_area_alloc", "vm_area_dup", "__split_vma", "vma_merge_new_range", "vma_expand", "copy_vma",
-              "mmap_region"}
+VMA_PROBES = probes.names(group="vma")
 libc = ctypes.CDLL(None, use_errno=True)
 
 

@@ -1,6 +1,7 @@
 """Invariants on recorded traces (tests/fixtures/recorded, from real guest runs;
 tests/fixtures/record.sh records them again): each passes on its fixture,
-and a one-line change to the fixture makes it fail, or skip with a reason."""
+and a one-line change to the fixture makes it fail, or come out undecided
+(the data to decide is missing) or skipped (it does not apply), with a reason."""
 import copy
 import json
 import shutil
@@ -8,8 +9,10 @@ import shutil
 import pytest
 
 from analysis import __main__ as cli
-from analysis import invariants, load, page_story
+from analysis import invariants, load, page_story, plots, report
+from analysis.events import Events
 from lab.guest import REPO
+from tracing.probes import VM_FAULT_SIGBUS
 
 FIXTURES = REPO / "tests/fixtures/recorded"
 
@@ -22,6 +25,16 @@ def verdict(res, name, run=0, **params):
     spec = next(s for s in res.scenario["invariants"] if s["name"] == name)
     spec = dict(spec, params=dict(spec["params"], **params))
     return invariants.check(spec, res.runs[run])
+
+
+def add(run, **ev):
+    """Append one event (a JSON event dict) to a run's columns."""
+    run.events = Events.concat([run.events, Events.from_dicts([ev])])
+
+
+def rows_of(res, probe, run=0):
+    evs = res.runs[run].events
+    return [i for i in range(len(evs)) if evs.name(i) == probe]
 
 
 @pytest.fixture
@@ -43,9 +56,8 @@ def test_postcopy_fixture_passes(post, name):
 
 def test_no_vma_created_fails_on_a_vma_event(post):
     run = post.runs[0]
-    ev = dict(probe="vm_area_dup", ts_ns=run.result["t_start_ns"] + 1, lat_ns=0, tgid=run.tgid, tid=run.tgid,
-              comm="x", cpu=0, start=0, length=4096, vma=1)
-    run.events.append(ev)
+    add(run, probe="vm_area_dup", ts_ns=run.result["t_start_ns"] + 1, lat_ns=0, tgid=run.tgid, tid=run.tgid,
+        comm="x", cpu=0, start=0, length=4096, vma=1)
     v = verdict(post, "no_vma_created")
     assert v.status == "fail" and "1 VMA events" in v.reason
 
@@ -55,22 +67,41 @@ def test_no_vma_created_fails_when_maps_change(post):
     assert verdict(post, "no_vma_created").status == "fail"
 
 
-def test_no_vma_created_skips_on_lost_events(post):
+def test_no_vma_created_undecided_on_lost_events(post):
     post.runs[0].trace["lost_events"] = 3
     v = verdict(post, "no_vma_created")
-    assert v.status == "skip" and "3 events were lost" in v.reason
+    assert v.status == "undecided" and "3 events were lost" in v.reason and v.as_expected
 
 
-def test_no_vma_created_skips_without_events(post):
+def test_no_vma_created_undecided_without_events(post):
     post.runs[0].events = None
     v = verdict(post, "no_vma_created")
-    assert v.status == "skip" and "events off" in v.reason
+    assert v.status == "undecided" and "events off" in v.reason
 
 
-def test_skip_when_the_group_was_not_traced(post):
+def test_undecided_when_the_group_was_not_traced(post):
     post.runs[0].trace["groups"] = ["kmod"]
     v = verdict(post, "no_vma_created")
-    assert v.status == "skip" and "group 'vma' was not traced" in v.reason
+    assert v.status == "undecided" and "group 'vma' was not traced" in v.reason
+
+
+def test_undecided_when_a_probe_is_missing_here(post):
+    post.runs[0].trace["missing"] = {"vm_area_dup": "inlined in 6.12: no symbol in /proc/kallsyms"}
+    v = verdict(post, "no_vma_created")
+    assert v.status == "undecided" and "needs probe vm_area_dup, missing here: inlined" in v.reason
+
+
+def test_undecided_without_pfns(post):
+    post.runs[0].extra["record_pfn"] = False
+    v = verdict(post, "zero_copy")
+    assert v.status == "undecided" and "did not read pfns" in v.reason
+
+
+def test_unknown_data_tag_or_probe_is_refused_at_registration():
+    with pytest.raises(ValueError, match="data tags \\['pfns'\\]"):
+        invariants.Invariant("x", None, "", data=("pfns",))
+    with pytest.raises(ValueError, match="unknown probes \\['handle_fault'\\]"):
+        invariants.Invariant("x", None, "", events=("handle_fault",))
 
 
 def test_zero_copy_fails_on_a_changed_pfn(post):
@@ -80,8 +111,9 @@ def test_zero_copy_fails_on_a_changed_pfn(post):
 
 def test_zero_copy_fails_on_an_allocation_in_the_map_path(post):
     run = post.runs[0]
-    call = next(e for e in run.events if e["probe"] == "fa_map_page")
-    run.events.append(dict(call, probe="vma_alloc_folio_noprof", ts_ns=call["ts_ns"] - 1, lat_ns=0))
+    call = run.events.at(rows_of(post, "fa_map_page")[0])
+    add(run, probe="vma_alloc_folio_noprof", ts_ns=call["ts_ns"] - 1, tgid=call["tgid"], tid=call["tid"],
+        comm=call["comm"], cpu=0, address=call["address"], gfp=0)
     v = verdict(post, "zero_copy")
     assert v.status == "fail" and "allocated inside the map path" in v.reason
 
@@ -117,27 +149,29 @@ def test_gup_fallback_passes_on_every_kind_of_access(gup):
 
 
 def _step_events(res, kind, probe):
+    """Row indexes of probe's events in the before-window of the step of this kind."""
     run = res.runs[0]
     step = next(s for s in run.result["kernel_steps"] if s["kind"] == kind)
     lo, hi = step["before_window"]
-    return [e for e in run.events if e["probe"] == probe and lo <= e["ts_ns"] <= hi
-            and e["tid"] == step["before_tid"]]
+    return [i for i in rows_of(res, probe) if lo <= run.events["ts_ns"][i] <= hi
+            and run.events["tid"][i] == step["before_tid"]]
 
 
 def test_gup_fallback_fails_when_the_fault_does_not_sigbus(gup):
-    page = gup.runs[0].result["area_start"] + 10 * 4096
-    fault = next(e for e in _step_events(gup, "odirect", "handle_mm_fault") if e["address"] // 4096 * 4096 == page)
-    fault["vm_fault"] &= ~invariants.VM_FAULT_SIGBUS
+    evs, page = gup.runs[0].events, gup.runs[0].result["area_start"] + 10 * 4096
+    fault = next(i for i in _step_events(gup, "odirect", "handle_mm_fault") if evs["address"][i] // 4096 * 4096 == page)
+    evs["return"][fault] &= ~VM_FAULT_SIGBUS
     v = verdict(gup, "gup_fallback")
     assert v.status == "fail" and "odirect page 10 before: handle_mm_fault returned" in v.reason
 
 
 def test_gup_fallback_fails_when_the_order_is_wrong(gup):
+    evs = gup.runs[0].events
     slow = _step_events(gup, "odirect", "__get_user_pages")[0]
     fast = _step_events(gup, "odirect", "gup_fast_fallback")[0]
-    late = fast["ts_ns"] + 1 - slow["ts_ns"]  # same entry, but it returns after gup_fast_fallback
-    slow["ts_ns"] += late
-    slow["lat_ns"] += late
+    late = evs["ts_ns"][fast] + 1 - evs["ts_ns"][slow]  # same entry, but it returns after gup_fast_fallback
+    evs["ts_ns"][slow] += late
+    evs["lat_ns"][slow] += late
     v = verdict(gup, "gup_fallback")
     assert v.status == "fail" and "do not nest" in v.reason
 
@@ -152,7 +186,7 @@ def test_vma_limit_passes_then_fails_without_the_limit():
     v = verdict(res, "vma_limit")
     assert v.status == "pass", v.reason
     assert 0 < v.metrics["pages_reached"][0] < 1500 and v.metrics["max_map_count"][0] == 400
-    assert verdict(res, "no_vma_created").status == "skip"  # events off: it cannot be judged
+    assert verdict(res, "no_vma_created").status == "undecided"  # events off: it cannot be judged
     res.runs[0].result["vma_limit_pages"] = -1
     assert "never reached" in verdict(res, "vma_limit").reason
 
@@ -187,19 +221,20 @@ def test_after_migration_invariants(name, run, field, value):
     res.runs[run].result["after"][field] = value
     assert verdict(res, name, run).status == "fail"
     other = (run + 1) % 3
-    assert verdict(res, name, other).status == "skip"
+    v = verdict(res, name, other)
+    assert v.status == "skip" and "needs workload.after" in v.reason
 
 
 def test_page_story_tells_a_marker_page_in_order(gup):
     page = gup.runs[0].result["area_start"] + 10 * 4096
     rows = page_story.story(gup.runs, page + 123)
-    probes = [e["probe"] for _, e in rows]
+    probes = [run.events.name(i) for run, i in rows]
     assert "fa_prepare" in probes and "handle_mm_fault" in probes and "fa_map_page" in probes
-    starts = [e["ts_ns"] - e.get("lat_ns", 0) for _, e in rows]
+    starts = [run.events.entry[i] for run, i in rows]
     assert starts == sorted(starts)
     assert probes.index("fa_prepare") < probes.index("handle_mm_fault") < probes.index("fa_map_page")
     only = page_story.story(gup.runs, page, probe={"handle_mm_fault"})
-    assert only and {e["probe"] for _, e in only} == {"handle_mm_fault"}
+    assert only and {run.events.name(i) for run, i in only} == {"handle_mm_fault"}
 
 
 def test_report_and_cli_on_a_copy(tmp_path, capsys):
@@ -207,18 +242,83 @@ def test_report_and_cli_on_a_copy(tmp_path, capsys):
         shutil.copytree(FIXTURES / name, tmp_path / name)
     assert cli.main([str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    assert "fx-vma-limit" in out and "no_vma_created" in out
+    assert "fx-vma-limit" in out and "no_vma_created" in out and "undecided" in out
     md = (tmp_path / "fx-postcopy/report.md").read_text()
-    assert "| zero_copy | kmod | pass |" in md and "pfn kept (%)" in md
+    assert "| zero_copy | kmod | pass |" in md and "pfn kept (%)" in md and "kernel 6.12.95+deb12-amd64" in md
     assert (tmp_path / "fx-postcopy/plots/latency-cdf.png").read_bytes()[:4] == b"\x89PNG"
-    assert (tmp_path / "fx-vma-limit/plots/vma-growth.png").exists()
     summary = json.loads((tmp_path / "fx-postcopy/summary.json").read_text())
     assert summary["ok"] and summary["figures"]["kmod"]["pages"] == 64
+    assert summary["schema"] == "fa-results/2" and summary["provenance"]["accel"] == "tcg"
+    assert summary["outcomes"] == {"pass": 5, "fail": 0, "skip": 0, "undecided": 0}
+    limit = json.loads((tmp_path / "fx-vma-limit/summary.json").read_text())
+    assert limit["outcomes"]["undecided"] == 1 and limit["outcomes"]["pass"] >= 1
     runs = tmp_path / "fx-postcopy/runs/0.json"
     d = json.loads(runs.read_text())
     d["result"]["bad_pages"] = 2
     runs.write_text(json.dumps(d))
     assert cli.main([str(tmp_path / "fx-postcopy")]) == 1, "an unexpected failure makes the exit status 1"
+
+
+def test_plots_draw_the_runs_data(tmp_path):
+    post, limit = fixture("fx-postcopy"), fixture("fx-vma-limit")
+    r = post.runs[0].result
+    cdf = plots.latency_cdf(post.runs, tmp_path / "cdf.png")
+    xs, ys = cdf.series["kmod"]
+    assert xs == sorted(v / 1000 for v in r["e2e_ns"]) and ys[-1] == 1.0 and len(ys) == len(r["e2e_ns"])
+    assert cdf.path.read_bytes()[:4] == b"\x89PNG"
+    growth = plots.vma_growth(limit.runs, tmp_path / "vma.png")
+    run = limit.runs[0]
+    assert growth.series[run.label] == ([s[1] for s in run.vma_series], [s[2] for s in run.vma_series])
+    assert growth.lines == {"vm.max_map_count": 400}
+    faults = plots.faults_over_time(post.runs, tmp_path / "faults.png", bin_s=0.1)
+    assert sum(faults.series["kmod"][1]) * 0.1 == pytest.approx(len(r["fault_t_ns"]))
+    rate = plots.pages_per_s(post.runs, tmp_path / "rate.png")
+    assert rate.series["pages/s"] == (["kmod"], [r["pages_per_s"]])
+    assert plots.vma_growth(post.runs[:0], tmp_path / "none.png") is None
+
+
+def test_load_refuses_another_schema(tmp_path):
+    shutil.copytree(FIXTURES / "fx-link", tmp_path / "fx-link")
+    f = tmp_path / "fx-link/runs/0.json"
+    d = json.loads(f.read_text())
+    del d["schema"]
+    f.write_text(json.dumps(d))
+    with pytest.raises(load.ResultsError, match="written before fa-results/2.*re-run the scenario"):
+        load.load(tmp_path / "fx-link")
+    f.write_text(json.dumps(dict(d, schema="fa-results/9")))
+    assert cli.main([str(tmp_path / "fx-link")]) == 2
+
+
+def test_page_story_cli_table_and_json(gup, capsys):
+    run = gup.runs[0]
+    page = run.result["area_start"] + 10 * 4096
+    assert cli.main(["page-story", str(FIXTURES / "fx-gup"), hex(page + 5)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == page_story.HEADER
+    want = page_story.story(gup.runs, page)
+    assert len(lines) == 1 + len(want)
+    assert [line.split()[4] for line in lines[1:]] == [run.events.name(i) for _, i in want]
+    fault = next(line.split() for line in lines if " handle_mm_fault " in line)
+    assert fault[5] == f"{page:#x}" and int(fault[-1], 16) & VM_FAULT_SIGBUS, "address and return by role"
+    signal = next(line for line in lines if " signal_generate " in line)
+    assert " to tid " in signal and " sig " in signal
+    assert cli.main(["page-story", str(FIXTURES / "fx-gup"), hex(page), "-j", "-P", "fa_map_page"]) == 0
+    evs = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert evs and all(e["probe"] == "fa_map_page" and e["dst"] // 4096 * 4096 == page and e["run"] == 0
+                       for e in evs)
+    with open(FIXTURES / "fx-gup/trace.jsonl") as f:
+        recorded = [json.loads(x) for x in f]
+    assert all(e in recorded for e in evs), "page-story -j gives back the recorded events"
+    assert cli.main(["page-story", str(FIXTURES / "fx-gup"), "0x1000"]) == 1
+    with pytest.raises(SystemExit, match="unknown probe"):
+        cli.main(["page-story", str(FIXTURES / "fx-gup"), hex(page), "-P", "handle_fault"])
+
+
+def test_summary_table_counts_outcomes_apart():
+    summaries = [{"scenario": "s", "outcomes": {"pass": 1, "fail": 0, "skip": 1, "undecided": 1}, "invariants": [
+        {"invariant": "a", "run": "kmod", "status": "undecided", "as_expected": True, "reason": "events off"}]}]
+    table = report.summary_table(summaries)
+    assert "undecided" in table.splitlines()[1] and "1 pass, 0 fail, 1 skip, 1 undecided" in table
 
 
 def test_results_error_names_the_directory(tmp_path):
@@ -233,3 +333,11 @@ def test_check_all_applies_backends_and_once(post):
              {"name": "dmesg_clean", "backends": [], "expect": "pass", "params": {}}]
     out = invariants.check_all(specs, post.runs + [twin])
     assert [(v.invariant, v.run) for v in out] == [("nothing_lost", "kmod"), ("dmesg_clean", "all runs")]
+
+
+def test_summary_provenance_keeps_what_the_runs_disagree_on():
+    res = fixture("fx-after")
+    res.runs[1].provenance = dict(res.runs[1].provenance, created="2026-12-01T04:00:00Z")
+    prov = report.provenance(res.runs)
+    assert prov["kernel"] == "6.12.95+deb12-amd64" and prov["accel"] == "tcg"
+    assert prov["created"] == ["unknown (recorded before fa-results/2)", "2026-12-01T04:00:00Z"]

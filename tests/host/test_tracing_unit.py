@@ -5,7 +5,8 @@ import pytest
 
 from lab.guest import REPO
 from tracing import probes, schema
-from tracing.fatrace import parse_groups, parse_range
+from tracing.fatrace import parse_groups, parse_range, row
+from tracing.order import EntryOrder
 
 
 def test_schema_file_is_current():
@@ -53,3 +54,49 @@ def test_cli_argument_errors_name_the_fix():
     with pytest.raises(Exception, match="unknown group"):
         parse_groups("fault,disk")
     assert parse_groups("fault,gup") == ("fault", "gup")
+
+
+def test_roles_are_declared_once_per_probe():
+    with pytest.raises(ValueError, match="unknown or repeated roles"):
+        probes.Probe("x", "fault", True, probes._f(("addr", "a", "address", ""), ("arg", "b", "address", "")))
+    with pytest.raises(ValueError, match="unknown or repeated roles"):
+        probes.Probe("x", "fault", True, probes._f(("addr", "a", "where", "")))
+    assert probes.probe("signal_generate").field("target").name == "pid"
+    assert probes.probe("fa_map").field("address").name == "dst"
+    assert probes.probe("vm_area_alloc").field("address") is None
+    assert probes.probe("signal_generate").kind == "tracepoint" and probes.probe("fa_map").kind == "kprobe"
+    assert set(probes.names(group="vma")) == {p.name for p in probes.PROBES if p.group == "vma"}
+
+
+def test_every_return_half_has_a_return_field():
+    for p in probes.PROBES:
+        assert (p.field("return") is not None) == (p.ret or p.tracepoint != ""), p.name
+
+
+def test_entry_order_sorts_nested_calls_in_bounded_memory():
+    out = []
+    order = EntryOrder(out.append, horizon_ns=100)
+    # returns in emit order: the inner fault (entry 20) returns before the outer gup call (entry 10)
+    order.push({"ts_ns": 30, "lat_ns": 10, "probe": "inner"})
+    order.push({"ts_ns": 40, "lat_ns": 30, "probe": "outer"})
+    order.push({"ts_ns": 45, "probe": "signal"})  # no return half: ts is its entry
+    assert out == [] and len(order) == 3
+    order.push({"ts_ns": 135, "lat_ns": 0, "probe": "late"})  # 135 - 100 = 35: entries before 35 leave
+    assert [e["probe"] for e in out] == ["outer", "inner"]
+    order.flush()
+    assert [e["probe"] for e in out] == ["outer", "inner", "signal", "late"] and len(order) == 0
+
+
+def test_fatrace_row_shows_fields_by_role():
+    sig = {"ts_ns": 5000, "cpu": 1, "tgid": 2, "tid": 3, "comm": "x", "probe": "signal_generate", "sig": 10,
+           "code": (1 << 64) - 6, "pid": 77, "result": 0}
+    r = row(sig, 0).split()
+    assert r[5:] == ["signal_generate", "-", "0", "-", "sig=10", "code=-6", "tid=77"], "signo, si_code, target"
+    fault = {"ts_ns": 9000, "cpu": 0, "tgid": 2, "tid": 3, "comm": "x", "probe": "handle_mm_fault",
+             "address": 0x7f0000001000, "fault_flags": 0x255, "gup": 0, "vm_fault": 0x102, "lat_ns": 4000}
+    r = row(fault, 0).split()
+    assert r[0] == "0.000005", "TIME is the entry"
+    assert r[5:] == ["handle_mm_fault", "0x00007f0000001000", "0x102", "4.00", "fault_flags=0x255", "gup=0"]
+    dup = {"ts_ns": 1, "cpu": 0, "tgid": 2, "tid": 3, "comm": "x", "probe": "vm_area_dup", "start": 0x1000,
+           "length": 4096, "vma": -0x7777000000000000, "lat_ns": 1}
+    assert row(dup, 0).split()[7] == "0x8889000000000000", "a pointer returned as s64 shows as the word"
