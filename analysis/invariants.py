@@ -29,7 +29,7 @@ DATA = {
     "faults": "the engine's per-fault record (always there)",
     "maps": "/proc/pid/maps line counts before and after the fault phase (always there)",
     "dmesg": "the scenario's kernel log (always there)",
-    "pfn": "pfns read before and after each placement (the runner reads them when a scenario checks zero_copy)",
+    "pfn": "pfns read before and after each placement (the runner reads them when an invariant declares pfn data)",
     "vma_series": "VMA counts sampled during the run",
     "kernel_steps": "the workload's kernel accesses (workload.kernel_steps)",
     "kill": "a source killed mid-run (source.kill_after_pages)",
@@ -101,7 +101,7 @@ def _undecided(inv, run):
         if inv.complete and lost:
             return f"{lost} events were lost, so an absence proves nothing (raise tracing.ringbuf_pages)"
     if "pfn" in inv.data and not run.extra.get("record_pfn"):
-        return "the runner did not read pfns (it does when a scenario checks zero_copy)"
+        return "the runner did not read pfns (it does when an invariant declares pfn data)"
     if "vma_series" in inv.data and not run.vma_series:
         return "no VMA count was sampled"
     return ""

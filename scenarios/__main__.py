@@ -4,7 +4,7 @@ import sys
 import time
 from pathlib import Path
 
-from analysis import __main__ as analysis_cli
+from analysis import report
 from lab import guest
 from scenarios import doc, schema
 
@@ -65,8 +65,8 @@ def run(files, label, results, echo=True):
             print(f"scenarios: {sc['name']}: no results (see {d})", file=sys.stderr)
             status = 1
             continue
-        summaries += analysis_cli.reports([d])
-    print(analysis_cli.summary_table(summaries))
+        summaries += report.reports([d])
+    print(report.summary_table(summaries))
     for s in summaries:
         if not s["ok"]:
             status = 1
