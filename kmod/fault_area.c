@@ -20,7 +20,12 @@
  *   fa_map_page      one page of FA_IOC_MAP (returns 0 or -errno)
  *   fa_release_range one FA_IOC_RELEASE (returns 0 or -errno)
  *
- * Lock order: mmap_lock -> fa_lock -> folio lock -> anon_vma lock -> pte locks.
+ * Lock order:
+ *   PREPARE, RELEASE, close, the mmu notifier (munmap): mmap_lock -> fa_lock.
+ *   MAP (mmap_read_lock, never fa_lock: its registry lookup is RCU):
+ *     mmap_lock -> [mmu notifier range] -> folio lock -> anon_vma lock (write)
+ *     -> the dst and src pte locks, in the order of their addresses.
+ *     A src page is faulted in (swap, migration) with only mmap_lock held.
  * The fault path takes none of these for its lookup: RCU only.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -83,6 +88,8 @@ static struct {
 	int (*mmu_notifier_start)(struct mmu_notifier_range *range);
 	void (*mmu_notifier_end)(struct mmu_notifier_range *range);
 	void (*force_fatal_sig)(int sig);
+	void (*lru_add_drain)(void);
+	bool (*folio_free_swap)(struct folio *folio);
 } fa_k;
 
 static const struct {
@@ -106,6 +113,8 @@ static const struct {
 	{ "__mmu_notifier_invalidate_range_start", (void **)&fa_k.mmu_notifier_start },
 	{ "__mmu_notifier_invalidate_range_end", (void **)&fa_k.mmu_notifier_end },
 	{ "force_fatal_sig", (void **)&fa_k.force_fatal_sig },
+	{ "lru_add_drain", (void **)&fa_k.lru_add_drain },
+	{ "folio_free_swap", (void **)&fa_k.folio_free_swap },
 };
 
 /*
@@ -527,10 +536,62 @@ static void fa_put_anon_vma(struct anon_vma *anon_vma)
 }
 
 /*
+ * Does dst hold a marker?  Looked at first and without the lock, so that a
+ * dst already mapped is EEXIST whatever src is (a racing handler learns
+ * that its page is in), and nothing is faulted in, allocated or copied
+ * for it.  fa_lock_ptes() and fa_copy_one() look again under the lock.
+ */
+static bool fa_dst_is_marker(struct fa_map_ctx *c)
+{
+	pmd_t *pmd = fa_pmd(c->mm, c->dst);
+	spinlock_t *ptl;
+	pte_t *pte;
+	bool marker;
+
+	if (!pmd)
+		return false;
+	pte = fa_k.pte_offset_map_nolock(c->mm, pmd, c->dst, &ptl);
+	if (!pte)
+		return false;	/* none or huge: no marker */
+	marker = fa_is_marker(ptep_get(pte));
+	pte_unmap(pte);
+	return marker;
+}
+
+/*
+ * The src page exists but is not mapped: a swap entry, a migration entry
+ * (pte or pmd), a device entry.  Fault it in as a read access would: the
+ * core mm waits for the migration or reads the page from swap (it may
+ * stay in the swap cache), then the caller looks again.  A read fault
+ * never unshares, so a page that a swap entry shares stays shared and a
+ * move of it gets EBUSY, as for a present page.  Without
+ * FAULT_FLAG_ALLOW_RETRY the mmap_lock we hold is never dropped.
+ */
+static int fa_fault_in_src(struct fa_map_ctx *c)
+{
+	vm_fault_t ret = handle_mm_fault(c->src_vma, c->src, 0, NULL);
+
+	if (ret & VM_FAULT_OOM)
+		return -ENOMEM;
+	if (ret & (VM_FAULT_HWPOISON | VM_FAULT_HWPOISON_LARGE))
+		return -EHWPOISON;
+	if (ret & VM_FAULT_ERROR)
+		return -EFAULT;
+	return -EAGAIN;
+}
+
+/* None, or a marker (ours, uffd's, a swap-in error's): src has no page. */
+static bool fa_src_absent(pte_t pte)
+{
+	return pte_none(pte) || is_pte_marker_entry(pte_to_swp_entry(pte));
+}
+
+/*
  * Read the src pte of c->src with a folio reference.  For a move, splits
  * a huge pmd or a large folio first, so the folio is always order 0.
  * Returns the folio or an ERR_PTR: ENOENT for no page, EBUSY for a page
- * that is not an exclusive anonymous page, EAGAIN to retry.
+ * that is not an exclusive anonymous page, EAGAIN to retry, or the error
+ * of faulting a page on the move back in (fa_fault_in_src()).
  */
 static struct folio *fa_src_folio(struct fa_map_ctx *c, pte_t *orig)
 {
@@ -546,6 +607,8 @@ static struct folio *fa_src_folio(struct fa_map_ctx *c, pte_t *orig)
 	pmdval = pmdp_get_lockless(pmd);
 	if (pmd_none(pmdval))
 		return ERR_PTR(-ENOENT);
+	if (is_pmd_migration_entry(pmdval))
+		return ERR_PTR(fa_fault_in_src(c));
 	if (pmd_trans_huge(pmdval)) {
 		fa_k.split_pmd(c->src_vma, pmd, c->src, false, NULL);
 		return ERR_PTR(-EAGAIN);
@@ -556,7 +619,7 @@ static struct folio *fa_src_folio(struct fa_map_ctx *c, pte_t *orig)
 	*orig = ptep_get(pte);
 	if (!pte_present(*orig)) {
 		pte_unmap_unlock(pte, ptl);
-		return ERR_PTR(-ENOENT);
+		return ERR_PTR(fa_src_absent(*orig) ? -ENOENT : fa_fault_in_src(c));
 	}
 	folio = fa_k.vm_normal_folio(c->src_vma, c->src, *orig);
 	if (!folio && c->copy && is_zero_pfn(pte_pfn(*orig)))
@@ -584,6 +647,13 @@ static struct folio *fa_src_folio(struct fa_map_ctx *c, pte_t *orig)
 		folio_put(folio);
 		return ERR_PTR(err == -EAGAIN || !err ? -EAGAIN : -EBUSY);
 	}
+	/*
+	 * A page shared by fork() may be ours alone again (fa_folio_exclusive()),
+	 * unless a per-CPU LRU batch still holds it: drain this CPU's, as
+	 * do_wp_page() does, before any lock is taken.
+	 */
+	if (!c->copy && !PageAnonExclusive(&folio->page) && !folio_test_lru(folio))
+		fa_k.lru_add_drain();
 	return folio;
 }
 
@@ -629,6 +699,29 @@ static void fa_unlock_ptes(pte_t *dst_pte, pte_t *src_pte, spinlock_t *dst_ptl, 
 }
 
 /*
+ * Is the folio this mapping's alone?  PageAnonExclusive says so.  Without
+ * it (a page fork() shared whose child has gone), do_wp_page()'s reuse
+ * test decides: no reference but the src mapping's and ours (a vmsplice()d
+ * pipe holds one that the map count does not show), and no swap entry
+ * elsewhere that could map it again, so the swap cache must let it go.
+ * Then it is exclusive, and marked so, as do_wp_page() marks a reused page.
+ * Caller holds the folio lock and the src pte lock; mapcount is 1.
+ */
+static bool fa_folio_exclusive(struct folio *folio)
+{
+	if (PageAnonExclusive(&folio->page))
+		return true;
+	if (folio_ref_count(folio) > 2 + folio_test_swapcache(folio))
+		return false;
+	if (folio_test_swapcache(folio) && !fa_k.folio_free_swap(folio))
+		return false;
+	if (folio_ref_count(folio) != 2)
+		return false;
+	SetPageAnonExclusive(&folio->page);
+	return true;
+}
+
+/*
  * Move: the src pte goes onto the dst marker, the folio follows it into
  * the dst VMA's anon_vma and index.  The folio lock and the src anon_vma
  * write lock keep rmap walkers (reclaim, migration) off it meanwhile, as
@@ -662,9 +755,12 @@ static int fa_move_one(struct fa_map_ctx *c, struct folio *folio, pte_t orig_src
 	err = fa_lock_ptes(c, orig_src, &dst_pte, &src_pte, &dst_ptl, &src_ptl);
 	if (err)
 		goto err_anon_vma;
-	/* Our reference plus the src mapping: anything more is a sharer or a pin. */
-	if (folio_test_large(folio) || folio_maybe_dma_pinned(folio) || folio_test_swapcache(folio) ||
-	    !PageAnonExclusive(&folio->page) || folio_mapcount(folio) != 1) {
+	/*
+	 * One mapping, no pin, ours alone.  The swap cache may hold it: the
+	 * moved pte is dirty, so reclaim writes it out again (as UFFDIO_MOVE).
+	 */
+	if (folio_test_large(folio) || folio_test_ksm(folio) || folio_maybe_dma_pinned(folio) ||
+	    folio_mapcount(folio) != 1 || !fa_folio_exclusive(folio)) {
 		err = -EBUSY;
 		goto err_ptes;
 	}
@@ -693,7 +789,11 @@ err_folio:
 	return err;
 }
 
-/* Copy: a new folio gets the src contents; src stays as it was. */
+/*
+ * Copy: a new folio gets the src contents; src stays as it was.  The copy
+ * survives a machine check on a poisoned src page: EHWPOISON, and the
+ * page goes to memory_failure() as the core mm's copies send it.
+ */
 static int fa_copy_one(struct fa_map_ctx *c, pte_t orig_src)
 {
 	spinlock_t *ptl;
@@ -705,7 +805,10 @@ static int fa_copy_one(struct fa_map_ctx *c, pte_t orig_src)
 	folio = vma_alloc_folio(GFP_HIGHUSER_MOVABLE, 0, c->dst_vma, c->dst, false);
 	if (!folio)
 		return -ENOMEM;
-	copy_highpage(&folio->page, pfn_to_page(pte_pfn(orig_src)));
+	if (copy_mc_highpage(&folio->page, pfn_to_page(pte_pfn(orig_src)))) {
+		err = -EHWPOISON;
+		goto err_folio;
+	}
 	if (!mem_cgroup_disabled() && fa_k.mem_cgroup_charge(folio, c->mm, GFP_KERNEL)) {
 		err = -ENOMEM;
 		goto err_folio;
@@ -744,7 +847,12 @@ noinline int fa_map_page(struct fa_map_ctx *c)
 	pte_t orig_src;
 	int err, tries;
 
+	/* PREPARE gave dst's VMA an anon_vma; the rmap calls below need it. */
+	if (unlikely(!c->dst_vma->anon_vma) && fa_k.anon_vma_prepare(c->dst_vma))
+		return -ENOMEM;
 	for (tries = 0; tries < FA_MAP_RETRIES; tries++) {
+		if (!fa_dst_is_marker(c))
+			return -EEXIST;
 		folio = fa_src_folio(c, &orig_src);
 		if (IS_ERR(folio)) {
 			err = PTR_ERR(folio);
