@@ -229,9 +229,18 @@ static const struct mmu_notifier_ops fa_mn_ops = {
 
 /* ---- markers ---------------------------------------------------------- */
 
+/*
+ * Our markers carry a bit of their own above PTE_MARKER_MASK, which the
+ * core mm masks off (pte_marker_get()): to it they are PTE_MARKER_POISONED.
+ * The bit tells our markers from UFFDIO_POISON's and swap-in errors' once
+ * no area covers them (a file closed without RELEASE).  fork() copies a
+ * marker without it (copy_pte_marker()).
+ */
+#define FA_MARKER_OWN	BIT(16)
+
 static inline pte_t fa_marker(void)
 {
-	return make_pte_marker(PTE_MARKER_POISONED);
+	return make_pte_marker(PTE_MARKER_POISONED | FA_MARKER_OWN);
 }
 
 static inline bool fa_is_marker(pte_t pte)
@@ -242,6 +251,11 @@ static inline bool fa_is_marker(pte_t pte)
 		return false;
 	entry = pte_to_swp_entry(pte);
 	return is_pte_marker_entry(entry) && (pte_marker_get(entry) & PTE_MARKER_POISONED);
+}
+
+static inline bool fa_is_own_marker(pte_t pte)
+{
+	return fa_is_marker(pte) && (swp_offset(pte_to_swp_entry(pte)) & FA_MARKER_OWN);
 }
 
 /* The pmd of addr if it maps a pte table, else NULL (none, huge, or bad). */
@@ -342,6 +356,26 @@ noinline vm_fault_t fa_fault_hook(struct vm_fault *vmf)
 }
 
 /*
+ * Runs instead of do_swap_page() for one of our markers that no area
+ * covers (its file was closed without RELEASE): a plain SIGBUS (BUS_ADRERR)
+ * for a user access, EFAULT for a kernel one, without the core mm's
+ * "MCE: Killing ..." for what is no hardware error.  Entered as
+ * fa_fault_hook(); a pte that changed meanwhile is retried.
+ */
+static noinline vm_fault_t fa_orphan_fault(struct vm_fault *vmf)
+{
+	bool same;
+
+	spin_lock(vmf->ptl);
+	same = pte_same(ptep_get(vmf->pte), vmf->orig_pte);
+	spin_unlock(vmf->ptl);
+	pte_unmap(vmf->pte);
+	vmf->pte = NULL;
+	atomic_dec(&fa_hooks_running);
+	return same ? VM_FAULT_SIGBUS : 0;
+}
+
+/*
  * ftrace callback at the entry of do_swap_page(), preemption disabled (an
  * RCU read-side section).  Faults of other processes, and swap-ins, pay a
  * pte test and a hash lookup, then go on to the real do_swap_page().
@@ -351,11 +385,15 @@ static void notrace fa_ftrace_cb(unsigned long ip, unsigned long parent_ip,
 {
 	struct vm_fault *vmf = (struct vm_fault *)ftrace_regs_get_argument(fregs, 0);
 
-	if (within_module(parent_ip, THIS_MODULE) || !fa_is_marker(vmf->orig_pte) ||
-	    !fa_slot_find(vmf->vma->vm_mm, vmf->address))
+	if (within_module(parent_ip, THIS_MODULE) || !fa_is_marker(vmf->orig_pte))
 		return;
-	atomic_inc(&fa_hooks_running);
-	ftrace_regs_set_instruction_pointer(fregs, (unsigned long)fa_fault_hook);
+	if (fa_slot_find(vmf->vma->vm_mm, vmf->address)) {
+		atomic_inc(&fa_hooks_running);
+		ftrace_regs_set_instruction_pointer(fregs, (unsigned long)fa_fault_hook);
+	} else if (fa_is_own_marker(vmf->orig_pte)) {
+		atomic_inc(&fa_hooks_running);
+		ftrace_regs_set_instruction_pointer(fregs, (unsigned long)fa_orphan_fault);
+	}
 }
 
 static struct ftrace_ops fa_ftrace_ops = {

@@ -1177,6 +1177,40 @@ static void test_map_src_migrating(void)
 	      "and %d moves: the race was not run", mig_ok, mig_fail, migrated, i, j - 1);
 }
 
+static void exit_with_si_code(int sig, siginfo_t *si, void *uc)
+{
+	(void)sig;
+	(void)uc;
+	_exit(si->si_code == BUS_ADRERR ? 0 : 100 + si->si_code);
+}
+
+static void close_then_touch_caught(void)
+{
+	struct sigaction sa = { .sa_sigaction = exit_with_si_code, .sa_flags = SA_SIGINFO };
+	volatile char *a = area_alloc(2, false);
+	int fd = fa_open();
+
+	if (fa_prepare(fd, (void *)a, 2 * PAGE, 0, NULL))
+		_exit(10);
+	close(fd);
+	sigaction(SIGBUS, &sa, NULL);
+	(void)a[PAGE];
+	_exit(11);
+}
+
+/*
+ * A marker left by a closed file is the module's own: a plain SIGBUS
+ * (BUS_ADRERR), not the core mm's machine-check one (BUS_MCEERR_AR, and
+ * "MCE: Killing ..." in dmesg).
+ */
+static void test_closed_marker_plain_sigbus(void)
+{
+	int st = in_child(close_then_touch_caught);
+
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status 0x%x: si_code %d, want BUS_ADRERR (%d)", st,
+	      WIFEXITED(st) ? WEXITSTATUS(st) - 100 : -1, BUS_ADRERR);
+}
+
 /* ---- main --------------------------------------------------------------------- */
 
 static const fa_test_t fa_tests[] = {
@@ -1220,6 +1254,7 @@ static const fa_test_t fa_tests[] = {
 	{ "map-src-swapped-out", test_map_src_swapped_out },
 	{ "map-src-swapcache", test_map_src_swapcache },
 	{ "map-src-migrating", test_map_src_migrating },
+	{ "closed-marker-plain-sigbus", test_closed_marker_plain_sigbus },
 };
 
 static void run_one(const fa_test_t *t)
