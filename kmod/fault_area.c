@@ -574,10 +574,12 @@ static void fa_put_anon_vma(struct anon_vma *anon_vma)
 }
 
 /*
- * Does dst hold a marker?  Looked at first and without the lock, so that a
- * dst already mapped is EEXIST whatever src is (a racing handler learns
- * that its page is in), and nothing is faulted in, allocated or copied
- * for it.  fa_lock_ptes() and fa_copy_one() look again under the lock.
+ * Does dst hold a marker?  A look without the lock, before anything is
+ * done for src that is not the plain move: before an error about src, so
+ * that a dst already mapped is EEXIST whatever src is (a racing handler
+ * learns that its page is in), and before src is split or faulted in or a
+ * copy allocated.  A plain move learns it in fa_lock_ptes(), which (as
+ * fa_copy_one()) looks again under the lock.
  */
 static bool fa_dst_is_marker(struct fa_map_ctx *c)
 {
@@ -624,12 +626,19 @@ static bool fa_src_absent(pte_t pte)
 	return pte_none(pte) || is_pte_marker_entry(pte_to_swp_entry(pte));
 }
 
+/* err for src, unless dst holds no marker: then EEXIST. */
+static struct folio *fa_src_err(struct fa_map_ctx *c, int err)
+{
+	return ERR_PTR(fa_dst_is_marker(c) ? err : -EEXIST);
+}
+
 /*
  * Read the src pte of c->src with a folio reference.  For a move, splits
  * a huge pmd or a large folio first, so the folio is always order 0.
  * Returns the folio or an ERR_PTR: ENOENT for no page, EBUSY for a page
- * that is not an exclusive anonymous page, EAGAIN to retry, or the error
- * of faulting a page on the move back in (fa_fault_in_src()).
+ * that is not an exclusive anonymous page, EAGAIN to retry, the error of
+ * faulting a page on the move back in (fa_fault_in_src()), or EEXIST when
+ * src is any of these and dst holds no marker.
  */
 static struct folio *fa_src_folio(struct fa_map_ctx *c, pte_t *orig)
 {
@@ -641,14 +650,17 @@ static struct folio *fa_src_folio(struct fa_map_ctx *c, pte_t *orig)
 
 	pmd = fa_pmd(c->mm, c->src);
 	if (!pmd)
-		return ERR_PTR(-ENOENT);
+		return fa_src_err(c, -ENOENT);
 	pmdval = pmdp_get_lockless(pmd);
 	if (pmd_none(pmdval))
-		return ERR_PTR(-ENOENT);
-	if (is_pmd_migration_entry(pmdval))
-		return ERR_PTR(fa_fault_in_src(c));
-	if (pmd_trans_huge(pmdval)) {
-		fa_k.split_pmd(c->src_vma, pmd, c->src, false, NULL);
+		return fa_src_err(c, -ENOENT);
+	if (!pmd_present(pmdval) || pmd_trans_huge(pmdval)) {
+		if (!fa_dst_is_marker(c))
+			return ERR_PTR(-EEXIST);
+		if (is_pmd_migration_entry(pmdval))
+			return ERR_PTR(fa_fault_in_src(c));
+		if (pmd_trans_huge(pmdval))
+			fa_k.split_pmd(c->src_vma, pmd, c->src, false, NULL);
 		return ERR_PTR(-EAGAIN);
 	}
 	pte = fa_k.pte_offset_map_lock(c->mm, pmd, c->src, &ptl);
@@ -657,7 +669,9 @@ static struct folio *fa_src_folio(struct fa_map_ctx *c, pte_t *orig)
 	*orig = ptep_get(pte);
 	if (!pte_present(*orig)) {
 		pte_unmap_unlock(pte, ptl);
-		return ERR_PTR(fa_src_absent(*orig) ? -ENOENT : fa_fault_in_src(c));
+		if (fa_src_absent(*orig))
+			return fa_src_err(c, -ENOENT);
+		return fa_dst_is_marker(c) ? ERR_PTR(fa_fault_in_src(c)) : ERR_PTR(-EEXIST);
 	}
 	folio = fa_k.vm_normal_folio(c->src_vma, c->src, *orig);
 	if (!folio && c->copy && is_zero_pfn(pte_pfn(*orig)))
@@ -666,12 +680,16 @@ static struct folio *fa_src_folio(struct fa_map_ctx *c, pte_t *orig)
 		folio_get(folio);
 	pte_unmap_unlock(pte, ptl);
 	if (!folio)
-		return ERR_PTR(-EBUSY);		/* the zero page is shared: no move */
+		return fa_src_err(c, -EBUSY);	/* the zero page is shared: no move */
 	if (!c->copy && (!folio_test_anon(folio) || folio_test_ksm(folio))) {
 		folio_put(folio);
-		return ERR_PTR(-EBUSY);
+		return fa_src_err(c, -EBUSY);
 	}
 	if (!c->copy && folio_test_large(folio)) {
+		if (!fa_dst_is_marker(c)) {
+			folio_put(folio);
+			return ERR_PTR(-EEXIST);
+		}
 		/*
 		 * Never wait for the lock holding a reference: that reference
 		 * would make the holder's split fail (mainline does the same).
@@ -840,6 +858,8 @@ static int fa_copy_one(struct fa_map_ctx *c, pte_t orig_src)
 	pte_t *pte, val;
 	int err;
 
+	if (!fa_dst_is_marker(c))
+		return -EEXIST;		/* nothing allocated, copied or charged for it */
 	folio = vma_alloc_folio(GFP_HIGHUSER_MOVABLE, 0, c->dst_vma, c->dst, false);
 	if (!folio)
 		return -ENOMEM;
@@ -889,8 +909,6 @@ noinline int fa_map_page(struct fa_map_ctx *c)
 	if (unlikely(!c->dst_vma->anon_vma) && fa_k.anon_vma_prepare(c->dst_vma))
 		return -ENOMEM;
 	for (tries = 0; tries < FA_MAP_RETRIES; tries++) {
-		if (!fa_dst_is_marker(c))
-			return -EEXIST;
 		folio = fa_src_folio(c, &orig_src);
 		if (IS_ERR(folio)) {
 			err = PTR_ERR(folio);
