@@ -20,7 +20,12 @@
  *   fa_map_page      one page of FA_IOC_MAP (returns 0 or -errno)
  *   fa_release_range one FA_IOC_RELEASE (returns 0 or -errno)
  *
- * Lock order: mmap_lock -> fa_lock -> folio lock -> anon_vma lock -> pte locks.
+ * Lock order:
+ *   PREPARE, RELEASE, close, the mmu notifier (munmap): mmap_lock -> fa_lock.
+ *   MAP (mmap_read_lock, never fa_lock: its registry lookup is RCU):
+ *     mmap_lock -> [mmu notifier range] -> folio lock -> anon_vma lock (write)
+ *     -> the dst and src pte locks, in the order of their addresses.
+ *     A src page is faulted in (swap, migration) with only mmap_lock held.
  * The fault path takes none of these for its lookup: RCU only.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -83,6 +88,8 @@ static struct {
 	int (*mmu_notifier_start)(struct mmu_notifier_range *range);
 	void (*mmu_notifier_end)(struct mmu_notifier_range *range);
 	void (*force_fatal_sig)(int sig);
+	void (*lru_add_drain)(void);
+	bool (*folio_free_swap)(struct folio *folio);
 } fa_k;
 
 static const struct {
@@ -106,6 +113,8 @@ static const struct {
 	{ "__mmu_notifier_invalidate_range_start", (void **)&fa_k.mmu_notifier_start },
 	{ "__mmu_notifier_invalidate_range_end", (void **)&fa_k.mmu_notifier_end },
 	{ "force_fatal_sig", (void **)&fa_k.force_fatal_sig },
+	{ "lru_add_drain", (void **)&fa_k.lru_add_drain },
+	{ "folio_free_swap", (void **)&fa_k.folio_free_swap },
 };
 
 /*
@@ -220,9 +229,18 @@ static const struct mmu_notifier_ops fa_mn_ops = {
 
 /* ---- markers ---------------------------------------------------------- */
 
+/*
+ * Our markers carry a bit of their own above PTE_MARKER_MASK, which the
+ * core mm masks off (pte_marker_get()): to it they are PTE_MARKER_POISONED.
+ * The bit tells our markers from UFFDIO_POISON's and swap-in errors' once
+ * no area covers them (a file closed without RELEASE).  fork() copies a
+ * marker without it (copy_pte_marker()).
+ */
+#define FA_MARKER_OWN	BIT(16)
+
 static inline pte_t fa_marker(void)
 {
-	return make_pte_marker(PTE_MARKER_POISONED);
+	return make_pte_marker(PTE_MARKER_POISONED | FA_MARKER_OWN);
 }
 
 static inline bool fa_is_marker(pte_t pte)
@@ -233,6 +251,11 @@ static inline bool fa_is_marker(pte_t pte)
 		return false;
 	entry = pte_to_swp_entry(pte);
 	return is_pte_marker_entry(entry) && (pte_marker_get(entry) & PTE_MARKER_POISONED);
+}
+
+static inline bool fa_is_own_marker(pte_t pte)
+{
+	return fa_is_marker(pte) && (swp_offset(pte_to_swp_entry(pte)) & FA_MARKER_OWN);
 }
 
 /* The pmd of addr if it maps a pte table, else NULL (none, huge, or bad). */
@@ -333,6 +356,26 @@ noinline vm_fault_t fa_fault_hook(struct vm_fault *vmf)
 }
 
 /*
+ * Runs instead of do_swap_page() for one of our markers that no area
+ * covers (its file was closed without RELEASE): a plain SIGBUS (BUS_ADRERR)
+ * for a user access, EFAULT for a kernel one, without the core mm's
+ * "MCE: Killing ..." for what is no hardware error.  Entered as
+ * fa_fault_hook(); a pte that changed meanwhile is retried.
+ */
+static noinline vm_fault_t fa_orphan_fault(struct vm_fault *vmf)
+{
+	bool same;
+
+	spin_lock(vmf->ptl);
+	same = pte_same(ptep_get(vmf->pte), vmf->orig_pte);
+	spin_unlock(vmf->ptl);
+	pte_unmap(vmf->pte);
+	vmf->pte = NULL;
+	atomic_dec(&fa_hooks_running);
+	return same ? VM_FAULT_SIGBUS : 0;
+}
+
+/*
  * ftrace callback at the entry of do_swap_page(), preemption disabled (an
  * RCU read-side section).  Faults of other processes, and swap-ins, pay a
  * pte test and a hash lookup, then go on to the real do_swap_page().
@@ -342,11 +385,15 @@ static void notrace fa_ftrace_cb(unsigned long ip, unsigned long parent_ip,
 {
 	struct vm_fault *vmf = (struct vm_fault *)ftrace_regs_get_argument(fregs, 0);
 
-	if (within_module(parent_ip, THIS_MODULE) || !fa_is_marker(vmf->orig_pte) ||
-	    !fa_slot_find(vmf->vma->vm_mm, vmf->address))
+	if (within_module(parent_ip, THIS_MODULE) || !fa_is_marker(vmf->orig_pte))
 		return;
-	atomic_inc(&fa_hooks_running);
-	ftrace_regs_set_instruction_pointer(fregs, (unsigned long)fa_fault_hook);
+	if (fa_slot_find(vmf->vma->vm_mm, vmf->address)) {
+		atomic_inc(&fa_hooks_running);
+		ftrace_regs_set_instruction_pointer(fregs, (unsigned long)fa_fault_hook);
+	} else if (fa_is_own_marker(vmf->orig_pte)) {
+		atomic_inc(&fa_hooks_running);
+		ftrace_regs_set_instruction_pointer(fregs, (unsigned long)fa_orphan_fault);
+	}
 }
 
 static struct ftrace_ops fa_ftrace_ops = {
@@ -527,10 +574,71 @@ static void fa_put_anon_vma(struct anon_vma *anon_vma)
 }
 
 /*
+ * Does dst hold a marker?  A look without the lock, before anything is
+ * done for src that is not the plain move: before an error about src, so
+ * that a dst already mapped is EEXIST whatever src is (a racing handler
+ * learns that its page is in), and before src is split or faulted in or a
+ * copy allocated.  A plain move learns it in fa_lock_ptes(), which (as
+ * fa_copy_one()) looks again under the lock.
+ */
+static bool fa_dst_is_marker(struct fa_map_ctx *c)
+{
+	pmd_t *pmd = fa_pmd(c->mm, c->dst);
+	spinlock_t *ptl;
+	pte_t *pte;
+	bool marker;
+
+	if (!pmd)
+		return false;
+	pte = fa_k.pte_offset_map_nolock(c->mm, pmd, c->dst, &ptl);
+	if (!pte)
+		return false;	/* none or huge: no marker */
+	marker = fa_is_marker(ptep_get(pte));
+	pte_unmap(pte);
+	return marker;
+}
+
+/*
+ * The src page exists but is not mapped: a swap entry, a migration entry
+ * (pte or pmd), a device entry.  Fault it in as a read access would: the
+ * core mm waits for the migration or reads the page from swap (it may
+ * stay in the swap cache), then the caller looks again.  A read fault
+ * never unshares, so a page that a swap entry shares stays shared and a
+ * move of it gets EBUSY, as for a present page.  Without
+ * FAULT_FLAG_ALLOW_RETRY the mmap_lock we hold is never dropped.
+ */
+static int fa_fault_in_src(struct fa_map_ctx *c)
+{
+	vm_fault_t ret = handle_mm_fault(c->src_vma, c->src, 0, NULL);
+
+	if (ret & VM_FAULT_OOM)
+		return -ENOMEM;
+	if (ret & (VM_FAULT_HWPOISON | VM_FAULT_HWPOISON_LARGE))
+		return -EHWPOISON;
+	if (ret & VM_FAULT_ERROR)
+		return -EFAULT;
+	return -EAGAIN;
+}
+
+/* None, or a marker (ours, uffd's, a swap-in error's): src has no page. */
+static bool fa_src_absent(pte_t pte)
+{
+	return pte_none(pte) || is_pte_marker_entry(pte_to_swp_entry(pte));
+}
+
+/* err for src, unless dst holds no marker: then EEXIST. */
+static struct folio *fa_src_err(struct fa_map_ctx *c, int err)
+{
+	return ERR_PTR(fa_dst_is_marker(c) ? err : -EEXIST);
+}
+
+/*
  * Read the src pte of c->src with a folio reference.  For a move, splits
  * a huge pmd or a large folio first, so the folio is always order 0.
  * Returns the folio or an ERR_PTR: ENOENT for no page, EBUSY for a page
- * that is not an exclusive anonymous page, EAGAIN to retry.
+ * that is not an exclusive anonymous page, EAGAIN to retry, the error of
+ * faulting a page on the move back in (fa_fault_in_src()), or EEXIST when
+ * src is any of these and dst holds no marker.
  */
 static struct folio *fa_src_folio(struct fa_map_ctx *c, pte_t *orig)
 {
@@ -542,12 +650,17 @@ static struct folio *fa_src_folio(struct fa_map_ctx *c, pte_t *orig)
 
 	pmd = fa_pmd(c->mm, c->src);
 	if (!pmd)
-		return ERR_PTR(-ENOENT);
+		return fa_src_err(c, -ENOENT);
 	pmdval = pmdp_get_lockless(pmd);
 	if (pmd_none(pmdval))
-		return ERR_PTR(-ENOENT);
-	if (pmd_trans_huge(pmdval)) {
-		fa_k.split_pmd(c->src_vma, pmd, c->src, false, NULL);
+		return fa_src_err(c, -ENOENT);
+	if (!pmd_present(pmdval) || pmd_trans_huge(pmdval)) {
+		if (!fa_dst_is_marker(c))
+			return ERR_PTR(-EEXIST);
+		if (is_pmd_migration_entry(pmdval))
+			return ERR_PTR(fa_fault_in_src(c));
+		if (pmd_trans_huge(pmdval))
+			fa_k.split_pmd(c->src_vma, pmd, c->src, false, NULL);
 		return ERR_PTR(-EAGAIN);
 	}
 	pte = fa_k.pte_offset_map_lock(c->mm, pmd, c->src, &ptl);
@@ -556,7 +669,9 @@ static struct folio *fa_src_folio(struct fa_map_ctx *c, pte_t *orig)
 	*orig = ptep_get(pte);
 	if (!pte_present(*orig)) {
 		pte_unmap_unlock(pte, ptl);
-		return ERR_PTR(-ENOENT);
+		if (fa_src_absent(*orig))
+			return fa_src_err(c, -ENOENT);
+		return fa_dst_is_marker(c) ? ERR_PTR(fa_fault_in_src(c)) : ERR_PTR(-EEXIST);
 	}
 	folio = fa_k.vm_normal_folio(c->src_vma, c->src, *orig);
 	if (!folio && c->copy && is_zero_pfn(pte_pfn(*orig)))
@@ -565,12 +680,16 @@ static struct folio *fa_src_folio(struct fa_map_ctx *c, pte_t *orig)
 		folio_get(folio);
 	pte_unmap_unlock(pte, ptl);
 	if (!folio)
-		return ERR_PTR(-EBUSY);		/* the zero page is shared: no move */
+		return fa_src_err(c, -EBUSY);	/* the zero page is shared: no move */
 	if (!c->copy && (!folio_test_anon(folio) || folio_test_ksm(folio))) {
 		folio_put(folio);
-		return ERR_PTR(-EBUSY);
+		return fa_src_err(c, -EBUSY);
 	}
 	if (!c->copy && folio_test_large(folio)) {
+		if (!fa_dst_is_marker(c)) {
+			folio_put(folio);
+			return ERR_PTR(-EEXIST);
+		}
 		/*
 		 * Never wait for the lock holding a reference: that reference
 		 * would make the holder's split fail (mainline does the same).
@@ -584,6 +703,13 @@ static struct folio *fa_src_folio(struct fa_map_ctx *c, pte_t *orig)
 		folio_put(folio);
 		return ERR_PTR(err == -EAGAIN || !err ? -EAGAIN : -EBUSY);
 	}
+	/*
+	 * A page shared by fork() may be ours alone again (fa_folio_exclusive()),
+	 * unless a per-CPU LRU batch still holds it: drain this CPU's, as
+	 * do_wp_page() does, before any lock is taken.
+	 */
+	if (!c->copy && !PageAnonExclusive(&folio->page) && !folio_test_lru(folio))
+		fa_k.lru_add_drain();
 	return folio;
 }
 
@@ -629,6 +755,29 @@ static void fa_unlock_ptes(pte_t *dst_pte, pte_t *src_pte, spinlock_t *dst_ptl, 
 }
 
 /*
+ * Is the folio this mapping's alone?  PageAnonExclusive says so.  Without
+ * it (a page fork() shared whose child has gone), do_wp_page()'s reuse
+ * test decides: no reference but the src mapping's and ours (a vmsplice()d
+ * pipe holds one that the map count does not show), and no swap entry
+ * elsewhere that could map it again, so the swap cache must let it go.
+ * Then it is exclusive, and marked so, as do_wp_page() marks a reused page.
+ * Caller holds the folio lock and the src pte lock; mapcount is 1.
+ */
+static bool fa_folio_exclusive(struct folio *folio)
+{
+	if (PageAnonExclusive(&folio->page))
+		return true;
+	if (folio_ref_count(folio) > 2 + folio_test_swapcache(folio))
+		return false;
+	if (folio_test_swapcache(folio) && !fa_k.folio_free_swap(folio))
+		return false;
+	if (folio_ref_count(folio) != 2)
+		return false;
+	SetPageAnonExclusive(&folio->page);
+	return true;
+}
+
+/*
  * Move: the src pte goes onto the dst marker, the folio follows it into
  * the dst VMA's anon_vma and index.  The folio lock and the src anon_vma
  * write lock keep rmap walkers (reclaim, migration) off it meanwhile, as
@@ -662,9 +811,12 @@ static int fa_move_one(struct fa_map_ctx *c, struct folio *folio, pte_t orig_src
 	err = fa_lock_ptes(c, orig_src, &dst_pte, &src_pte, &dst_ptl, &src_ptl);
 	if (err)
 		goto err_anon_vma;
-	/* Our reference plus the src mapping: anything more is a sharer or a pin. */
-	if (folio_test_large(folio) || folio_maybe_dma_pinned(folio) || folio_test_swapcache(folio) ||
-	    !PageAnonExclusive(&folio->page) || folio_mapcount(folio) != 1) {
+	/*
+	 * One mapping, no pin, ours alone.  The swap cache may hold it: the
+	 * moved pte is dirty, so reclaim writes it out again (as UFFDIO_MOVE).
+	 */
+	if (folio_test_large(folio) || folio_test_ksm(folio) || folio_maybe_dma_pinned(folio) ||
+	    folio_mapcount(folio) != 1 || !fa_folio_exclusive(folio)) {
 		err = -EBUSY;
 		goto err_ptes;
 	}
@@ -693,7 +845,11 @@ err_folio:
 	return err;
 }
 
-/* Copy: a new folio gets the src contents; src stays as it was. */
+/*
+ * Copy: a new folio gets the src contents; src stays as it was.  The copy
+ * survives a machine check on a poisoned src page: EHWPOISON, and the
+ * page goes to memory_failure() as the core mm's copies send it.
+ */
 static int fa_copy_one(struct fa_map_ctx *c, pte_t orig_src)
 {
 	spinlock_t *ptl;
@@ -702,10 +858,15 @@ static int fa_copy_one(struct fa_map_ctx *c, pte_t orig_src)
 	pte_t *pte, val;
 	int err;
 
+	if (!fa_dst_is_marker(c))
+		return -EEXIST;		/* nothing allocated, copied or charged for it */
 	folio = vma_alloc_folio(GFP_HIGHUSER_MOVABLE, 0, c->dst_vma, c->dst, false);
 	if (!folio)
 		return -ENOMEM;
-	copy_highpage(&folio->page, pfn_to_page(pte_pfn(orig_src)));
+	if (copy_mc_highpage(&folio->page, pfn_to_page(pte_pfn(orig_src)))) {
+		err = -EHWPOISON;
+		goto err_folio;
+	}
 	if (!mem_cgroup_disabled() && fa_k.mem_cgroup_charge(folio, c->mm, GFP_KERNEL)) {
 		err = -ENOMEM;
 		goto err_folio;
@@ -744,6 +905,9 @@ noinline int fa_map_page(struct fa_map_ctx *c)
 	pte_t orig_src;
 	int err, tries;
 
+	/* PREPARE gave dst's VMA an anon_vma; the rmap calls below need it. */
+	if (unlikely(!c->dst_vma->anon_vma) && fa_k.anon_vma_prepare(c->dst_vma))
+		return -ENOMEM;
 	for (tries = 0; tries < FA_MAP_RETRIES; tries++) {
 		folio = fa_src_folio(c, &orig_src);
 		if (IS_ERR(folio)) {

@@ -17,8 +17,10 @@
 #include <grp.h>
 #include <linux/io_uring.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <sys/swap.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -61,6 +63,7 @@ static const char *errname(int e)
 		[0] = "0", [EPERM] = "EPERM", [ENOENT] = "ENOENT", [EINTR] = "EINTR",
 		[ENOMEM] = "ENOMEM", [EFAULT] = "EFAULT", [EBUSY] = "EBUSY", [EEXIST] = "EEXIST",
 		[EINVAL] = "EINVAL", [ENOTTY] = "ENOTTY", [EAGAIN] = "EAGAIN", [EACCES] = "EACCES",
+		[EHWPOISON] = "EHWPOISON",
 	};
 	static char buf[16];
 
@@ -893,6 +896,321 @@ static void test_race_4_threads_same_64(void)
 	check_pages(g_area, 0, 64);
 }
 
+/* ---- a src page on the move, dst first, pages once shared ------------------------ */
+
+/* The sum of the /proc/vmstat counters whose names start with prefix. */
+static unsigned long long vmstat_sum(const char *prefix)
+{
+	FILE *f = fopen("/proc/vmstat", "r");
+	unsigned long long sum = 0, v;
+	char name[64];
+
+	CHECK(f, "/proc/vmstat: %s", strerror(errno));
+	while (fscanf(f, "%63s %llu", name, &v) == 2)
+		if (!strncmp(name, prefix, strlen(prefix)))
+			sum += v;
+	fclose(f);
+	return sum;
+}
+
+/* The /proc/kpageflags word of the page mapped at addr (root), 0 if none. */
+static uint64_t kpageflags(const void *addr)
+{
+	uint64_t ent = pagemap(addr), flags = 0;
+	int fd = open("/proc/kpageflags", O_RDONLY);
+
+	if (fd >= 0 && (ent & PM_PRESENT) && pread(fd, &flags, 8, PM_PFN(ent) * 8) != 8)
+		flags = 0;
+	if (fd >= 0)
+		close(fd);
+	return flags;
+}
+
+#define PM_SWAP (1ULL << 62)
+#ifndef MADV_SOFT_OFFLINE
+#define MADV_SOFT_OFFLINE 101
+#endif
+
+/* A dst that already holds a page is EEXIST, whatever src is: a racing handler learns it lost. */
+static void test_map_dst_checked_first(void)
+{
+	char *absent = area_alloc(1, false);
+
+	setup(2, 0);
+	page_fill(t_tmp, SEED, 0);
+	CHECK_ERR(fa_map(g_fd, g_area, t_tmp, PAGE, 0, NULL), 0);
+	CHECK_ERR(fa_map(g_fd, g_area, absent, PAGE, 0, NULL), EEXIST);		/* src never touched */
+	CHECK_ERR(fa_map(g_fd, g_area, absent, PAGE, FA_MAP_COPY, NULL), EEXIST);
+	CHECK_ERR(fa_map(g_fd, g_area + PAGE, absent, PAGE, 0, NULL), ENOENT);	/* a marker: src counts */
+}
+
+/* Copy mode onto a dst that holds a page allocates nothing (pgalloc_* in /proc/vmstat). */
+static void test_map_copy_eexist_allocates_nothing(void)
+{
+	const int n = 2000;
+	unsigned long long before, allocated;
+	int i;
+
+	setup(1, 0);
+	page_fill(t_tmp, SEED, 0);
+	CHECK_ERR(fa_map(g_fd, g_area, t_tmp, PAGE, FA_MAP_COPY, NULL), 0);
+	before = vmstat_sum("pgalloc_");
+	for (i = 0; i < n; i++)
+		CHECK_ERR(fa_map(g_fd, g_area, t_tmp, PAGE, FA_MAP_COPY, NULL), EEXIST);
+	allocated = vmstat_sum("pgalloc_") - before;
+	CHECK(allocated < n / 2, "%llu pages allocated during %d copies refused with EEXIST", allocated, n);
+}
+
+/*
+ * A page fork() shared, whose child has exited, is the parent's alone again:
+ * MAP moves it (do_wp_page() would reuse it too).  One CPU, so that the
+ * page's per-CPU LRU batch is the one the module drains.
+ */
+static void test_map_exclusive_after_fork_exit(void)
+{
+	cpu_set_t one;
+	uint64_t before;
+	pid_t pid;
+
+	CPU_ZERO(&one);
+	CPU_SET(0, &one);
+	CHECK(sched_setaffinity(0, sizeof(one), &one) == 0, "sched_setaffinity: %s", strerror(errno));
+	setup(1, 0);
+	page_fill(t_tmp, SEED, 0);
+	before = pagemap(t_tmp);
+	pid = fork();
+	if (pid == 0)
+		_exit(0);
+	CHECK(waitpid(pid, NULL, 0) == pid, "waitpid: %s", strerror(errno));
+	CHECK_ERR(fa_map(g_fd, g_area, t_tmp, PAGE, 0, NULL), 0);
+	CHECK(PM_PFN(pagemap(g_area)) == PM_PFN(before), "the page was copied, not moved");
+	check_pages(g_area, 0, 1);
+	g_area[0] ^= 1;
+	CHECK(g_sigs == 0, "%d signals", g_sigs);
+}
+
+/* A vmsplice()d page holds a pipe reference the map count does not show: EBUSY until it is read. */
+static void test_map_ebusy_vmspliced(void)
+{
+	struct iovec iov;
+	char buf[PAGE];
+	int pfd[2];
+	pid_t pid;
+
+	setup(1, 0);
+	page_fill(t_tmp, SEED, 0);
+	CHECK(pipe(pfd) == 0, "pipe: %s", strerror(errno));
+	iov = (struct iovec){ t_tmp, PAGE };
+	CHECK(vmsplice(pfd[1], &iov, 1, 0) == PAGE, "vmsplice: %s", strerror(errno));
+	pid = fork();
+	if (pid == 0)
+		_exit(0);
+	CHECK(waitpid(pid, NULL, 0) == pid, "waitpid: %s", strerror(errno));
+	CHECK_ERR(fa_map(g_fd, g_area, t_tmp, PAGE, 0, NULL), EBUSY);
+	CHECK(read(pfd[0], buf, PAGE) == PAGE && page_check(buf, SEED, 0), "the pipe lost the page");
+	CHECK_ERR(fa_map(g_fd, g_area, t_tmp, PAGE, 0, NULL), 0);	/* the reference is gone */
+	check_pages(g_area, 0, 1);
+}
+
+/*
+ * Swap on a zram device for fn, run in a child so that swapoff follows
+ * even when fn fails.  /sys/class/zram-control gives a device of our own.
+ */
+static void with_zram_swap(void (*fn)(void))
+{
+	char dev[32], path[64];
+	int id = -1, st;
+	FILE *f;
+
+	if (system("modprobe zram num_devices=0 2>/dev/null || modprobe zram") != 0)
+		SKIP("no zram module");
+	f = fopen("/sys/class/zram-control/hot_add", "r");
+	CHECK(f && fscanf(f, "%d", &id) == 1, "zram hot_add: %s", strerror(errno));
+	fclose(f);
+	snprintf(dev, sizeof(dev), "/dev/zram%d", id);
+	snprintf(path, sizeof(path), "/sys/block/zram%d/disksize", id);
+	f = fopen(path, "w");
+	CHECK(f && fputs("64M", f) >= 0 && fclose(f) == 0, "%s: %s", path, strerror(errno));
+	snprintf(path, sizeof(path), "mkswap -q %s", dev);
+	CHECK(system(path) == 0, "%s failed", path);
+	CHECK(swapon(dev, 0) == 0, "swapon %s: %s", dev, strerror(errno));
+	st = in_child(fn);
+	swapoff(dev);
+	f = fopen("/sys/class/zram-control/hot_remove", "w");
+	if (f) {
+		fprintf(f, "%d", id);
+		fclose(f);
+	}
+	if (WIFEXITED(st))
+		_exit(WEXITSTATUS(st));	/* fn wrote its reason, if any */
+	FAIL("killed by %s", strsignal(WTERMSIG(st)));
+}
+
+/* Page n pages of src out to swap; each pte must then be a swap entry. */
+static void page_out(char *src, unsigned long n)
+{
+	unsigned long i;
+
+	for (i = 0; i < n; i++)
+		page_fill(src + i * PAGE, SEED, i);
+	CHECK(madvise(src, n * PAGE, MADV_PAGEOUT) == 0, "MADV_PAGEOUT: %s", strerror(errno));
+	for (i = 0; i < n; i++)
+		CHECK(pagemap(src + i * PAGE) & PM_SWAP, "page %lu not swapped out (pagemap %#llx)", i,
+		      (unsigned long long)pagemap(src + i * PAGE));
+}
+
+static void map_from_swap(void)
+{
+	char *src = area_alloc(16, false);
+
+	setup(16, 0);
+	page_out(src, 16);
+	CHECK_ERR(fa_map(g_fd, g_area, src, 8 * PAGE, 0, NULL), 0);
+	CHECK_ERR(fa_map(g_fd, g_area + 8 * PAGE, src + 8 * PAGE, 8 * PAGE, FA_MAP_COPY, NULL), 0);
+	check_pages(g_area, 0, 16);
+	CHECK(!(pagemap(src) & (PM_PRESENT | PM_SWAP)), "src page 0 still there after a move");
+	check_pages(src, 8, 8);
+}
+
+/* A src page that is swapped out is faulted back in, not ENOENT. */
+static void test_map_src_swapped_out(void)
+{
+	with_zram_swap(map_from_swap);
+}
+
+static void map_from_swapcache(void)
+{
+	char *src = area_alloc(16, false);
+	unsigned long i;
+
+	setup(16, 0);
+	page_out(src, 16);
+	/* read back through the swap cache: readahead, then a read fault maps the cached page */
+	CHECK(madvise(src, 16 * PAGE, MADV_WILLNEED) == 0, "MADV_WILLNEED: %s", strerror(errno));
+	usleep(100000);
+	for (i = 0; i < 16; i++) {
+		CHECK(page_check(src + i * PAGE, SEED, i), "src page %lu wrong after swap-in", i);
+		CHECK(kpageflags(src + i * PAGE) & (1ULL << KPF_SWAPCACHE), "src page %lu not in the swap cache",
+		      i);
+	}
+	CHECK_ERR(fa_map(g_fd, g_area, src, 16 * PAGE, 0, NULL), 0);
+	check_pages(g_area, 0, 16);
+	for (i = 0; i < 16; i++)
+		g_area[i * PAGE] ^= 1;	/* writable: the stale swap copy must not come back */
+	CHECK(madvise(g_area, 16 * PAGE, MADV_PAGEOUT) == 0, "MADV_PAGEOUT of dst: %s", strerror(errno));
+	for (i = 0; i < 16; i++)
+		g_area[i * PAGE] ^= 1;
+	check_pages(g_area, 0, 16);
+}
+
+/* A src page in the swap cache (and exclusive) moves, as UFFDIO_MOVE moves it. */
+static void test_map_src_swapcache(void)
+{
+	with_zram_swap(map_from_swapcache);
+}
+
+static volatile int mig_stop, mig_next = -1;
+static volatile int mig_ok, mig_fail;
+static char *mig_src;
+
+/* Migrate page mig_next of mig_src (or page 0 when it is -1) until told to stop. */
+static void *soft_offline_loop(void *arg)
+{
+	(void)arg;
+	while (!mig_stop) {
+		int next = __atomic_load_n(&mig_next, __ATOMIC_ACQUIRE);
+		char *p = mig_src + (next < 0 ? 0 : next) * PAGE;
+
+		if (madvise(p, PAGE, MADV_SOFT_OFFLINE) == 0)
+			mig_ok++;
+		else
+			mig_fail++;
+	}
+	return NULL;
+}
+
+/*
+ * A src page under migration is not absent.  MADV_SOFT_OFFLINE migrates a
+ * page on this one-node guest (move_pages(2) to the node a page is on does
+ * not): its pte is a migration entry meanwhile.  Copy mode from a page
+ * migrated over and over, then move mode of pages migrated just ahead of
+ * the map, each phase until 20 migrations or 8 s.
+ */
+static void test_map_src_migrating(void)
+{
+	const int n = 4096;
+	unsigned long long migrated = vmstat_sum("pgmigrate_success");
+	uint64_t t0 = now_ns();
+	pthread_t tid;
+	int i, j, err;
+
+	setup(2 * n, 0);
+	mig_src = area_alloc(n, false);
+	page_fill(mig_src, SEED, 0);
+	CHECK(pthread_create(&tid, NULL, soft_offline_loop, NULL) == 0, "pthread_create");
+	for (i = 0; i < n && mig_ok < 20 && now_ns() - t0 < 8000000000ULL; i++) {
+		err = fa_map(g_fd, g_area + i * PAGE, mig_src, PAGE, FA_MAP_COPY, NULL);
+		if (err) {
+			mig_stop = 1;
+			FAIL("copy %d from a migrating page: %s (%d migrations so far)", i, errname(err), mig_ok);
+		}
+		CHECK(page_check(g_area + i * PAGE, SEED, 0), "copy %d wrong", i);
+	}
+	CHECK(mig_ok >= 20, "%d soft offlines (%d failed) in %d copies: the race was not run", mig_ok,
+	      mig_fail, i);
+	for (j = 1; j < n; j++)
+		page_fill(mig_src + j * PAGE, SEED, n + j);
+	t0 = now_ns();
+	for (j = 1; j < n && mig_ok < 40 && now_ns() - t0 < 8000000000ULL; j++) {
+		__atomic_store_n(&mig_next, j + 1 < n ? j + 1 : j, __ATOMIC_RELEASE);
+		err = fa_map(g_fd, g_area + (n + j) * PAGE, mig_src + j * PAGE, PAGE, 0, NULL);
+		if (err) {
+			mig_stop = 1;
+			FAIL("move %d from a migrating page: %s (%d migrations so far)", j, errname(err), mig_ok);
+		}
+		CHECK(page_check(g_area + (n + j) * PAGE, SEED, n + j), "moved page %d wrong", j);
+	}
+	mig_stop = 1;
+	pthread_join(tid, NULL);
+	migrated = vmstat_sum("pgmigrate_success") - migrated;
+	CHECK(mig_ok >= 40 && migrated >= 40, "%d soft offlines (%d failed), %llu migrations in %d copies "
+	      "and %d moves: the race was not run", mig_ok, mig_fail, migrated, i, j - 1);
+}
+
+static void exit_with_si_code(int sig, siginfo_t *si, void *uc)
+{
+	(void)sig;
+	(void)uc;
+	_exit(si->si_code == BUS_ADRERR ? 0 : 100 + si->si_code);
+}
+
+static void close_then_touch_caught(void)
+{
+	struct sigaction sa = { .sa_sigaction = exit_with_si_code, .sa_flags = SA_SIGINFO };
+	volatile char *a = area_alloc(2, false);
+	int fd = fa_open();
+
+	if (fa_prepare(fd, (void *)a, 2 * PAGE, 0, NULL))
+		_exit(10);
+	close(fd);
+	sigaction(SIGBUS, &sa, NULL);
+	(void)a[PAGE];
+	_exit(11);
+}
+
+/*
+ * A marker left by a closed file is the module's own: a plain SIGBUS
+ * (BUS_ADRERR), not the core mm's machine-check one (BUS_MCEERR_AR, and
+ * "MCE: Killing ..." in dmesg).
+ */
+static void test_closed_marker_plain_sigbus(void)
+{
+	int st = in_child(close_then_touch_caught);
+
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status 0x%x: si_code %d, want BUS_ADRERR (%d)", st,
+	      WIFEXITED(st) ? WEXITSTATUS(st) - 100 : -1, BUS_ADRERR);
+}
+
 /* ---- main --------------------------------------------------------------------- */
 
 static const fa_test_t fa_tests[] = {
@@ -929,6 +1247,14 @@ static const fa_test_t fa_tests[] = {
 	{ "open-eacces-unprivileged", test_open_eacces_unprivileged },
 	{ "threads-4x256", test_threads_4x256 },
 	{ "race-4-threads-same-64", test_race_4_threads_same_64 },
+	{ "map-dst-checked-first", test_map_dst_checked_first },
+	{ "map-copy-eexist-allocates-nothing", test_map_copy_eexist_allocates_nothing },
+	{ "map-exclusive-after-fork-exit", test_map_exclusive_after_fork_exit },
+	{ "map-ebusy-vmspliced", test_map_ebusy_vmspliced },
+	{ "map-src-swapped-out", test_map_src_swapped_out },
+	{ "map-src-swapcache", test_map_src_swapcache },
+	{ "map-src-migrating", test_map_src_migrating },
+	{ "closed-marker-plain-sigbus", test_closed_marker_plain_sigbus },
 };
 
 static void run_one(const fa_test_t *t)
