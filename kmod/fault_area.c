@@ -10,11 +10,11 @@
  * A marker is a PTE_MARKER_POISONED entry: non-present, so gup_fast cannot
  * take it; copied by fork; and without this module a fault on it is a plain
  * SIGBUS.  Faults on non-present ptes reach do_swap_page(), which an ftrace
- * hook (IPMODIFY) redirects to fa_fault_hook(); markers of registered areas
- * are handled there, everything else goes on to the real do_swap_page().
+ * hook (IPMODIFY) redirects to fa_fault_hook() for our own markers (those
+ * with FA_MARKER_OWN); everything else goes on to the real do_swap_page().
  *
  * Probe points for tracing/ (noinline, not static):
- *   fa_fault_hook    a fault on any non-present pte (returns vm_fault_t)
+ *   fa_fault_hook    a fault on one of our markers (returns vm_fault_t)
  *   fa_prepare       one FA_IOC_PREPARE (returns 0 or -errno)
  *   fa_map           one FA_IOC_MAP call (returns 0 or -errno)
  *   fa_map_page      one page of FA_IOC_MAP (returns 0 or -errno)
@@ -42,6 +42,7 @@
 #include <linux/memcontrol.h>
 #include <linux/miscdevice.h>
 #include <linux/mm.h>
+#include <linux/mmu_context.h>		/* arch_vma_access_permitted() */
 #include <linux/mmu_notifier.h>
 #include <linux/module.h>
 #include <linux/rmap.h>
@@ -52,6 +53,8 @@
 #include <linux/swapops.h>
 #include <linux/uaccess.h>
 #include <asm/ibt.h>
+#include <asm/trap_pf.h>
+#include <asm/trapnr.h>
 
 #include "fault_area_uapi.h"
 
@@ -141,7 +144,7 @@ struct fa_mm {
 struct fa_file {
 	struct mm_struct *mm;		/* mmgrab()ed at open: the only mm allowed */
 	struct fa_mm *fm;
-	struct fa_slot slots[_NSIG];	/* tree entries point here, one per signal */
+	struct fa_slot slots[_NSIG + 1];	/* tree entries point here, by signal number */
 	atomic64_t pages_prepared, pages_mapped, user_faults, kernel_faults, map_errors;
 	struct rcu_head rcu;
 };
@@ -213,8 +216,20 @@ static int fa_mn_invalidate_start(struct mmu_notifier *mn, const struct mmu_noti
 
 	if (range->event != MMU_NOTIFY_UNMAP)
 		return 0;
-	if (!mmu_notifier_range_blockable(range))
-		return -EAGAIN;	/* no unmap is non-blockable today; refuse rather than guess */
+	if (!mmu_notifier_range_blockable(range)) {
+		/*
+		 * The OOM reaper (or process_mrelease()) reaping a dying mm:
+		 * __oom_reap_task_mm() sets MMF_UNSTABLE before its first
+		 * non-blockable unmap.  Let it reap without touching the
+		 * registry, which would need fa_lock: no task of this mm will
+		 * fault again, and the stale ranges go with the files (at
+		 * close, at the latest when the exiting task closes its files)
+		 * and the fa_mm with the last of them.  Refusing would leave
+		 * the memory unreaped and make the OOM killer kill more.  Any
+		 * other non-blockable unmap (none exists today) is refused.
+		 */
+		return test_bit(MMF_UNSTABLE, &range->mm->flags) ? 0 : -EAGAIN;
+	}
 	mutex_lock(&fa_lock);
 	/* on ENOMEM the range stays registered: harmless, its markers are gone */
 	if (!fm->dead)
@@ -282,10 +297,15 @@ static pmd_t *fa_pmd(struct mm_struct *mm, unsigned long addr)
 
 /*
  * Deliver signo for a user access at addr, or kill the process with SIGBUS
- * if signo is blocked, ignored or at its default action: re-faulting with
- * nobody to map the page would live-lock.
+ * if signo is blocked, ignored or at its default action, or cannot be
+ * queued: re-faulting with nobody to map the page would live-lock.
+ *
+ * The siginfo's layout carries the address (fa_signo_ok() allows no other
+ * signal), so signalfd and 32-bit (compat) handlers see it too: SIGBUS and
+ * SIGSEGV as a page fault's, in si_addr; a real-time signal as sigqueue()'s,
+ * in si_value (si_ptr), with si_pid 0: sent by no process.
  */
-static void fa_signal(int signo, unsigned long addr)
+static void fa_signal(int signo, unsigned long addr, bool write)
 {
 	struct k_sigaction *ka = &current->sighand->action[signo - 1];
 	kernel_siginfo_t info;
@@ -301,17 +321,43 @@ static void fa_signal(int signo, unsigned long addr)
 	}
 	clear_siginfo(&info);
 	info.si_signo = signo;
-	info.si_code = signo == SIGBUS ? BUS_ADRERR : signo == SIGSEGV ? SEGV_ACCERR : SI_KERNEL;
-	info.si_addr = (void __user *)addr;
-	send_sig_info(signo, &info, current);
+	if (signo >= SIGRTMIN) {
+		info.si_code = SI_QUEUE;
+		info.si_ptr = (void __user *)addr;
+	} else {
+		info.si_code = signo == SIGBUS ? BUS_ADRERR : SEGV_ACCERR;
+		info.si_addr = (void __user *)addr;
+	}
+	/* what the handler's ucontext shows (REG_TRAPNO, REG_ERR, REG_CR2), as set_signal_archinfo() */
+	current->thread.trap_nr = X86_TRAP_PF;
+	current->thread.error_code = X86_PF_USER | (write ? X86_PF_WRITE : 0);	/* not present */
+	current->thread.cr2 = addr;
+	/* A real-time signal fails past RLIMIT_SIGPENDING (EAGAIN): die rather than spin. */
+	if (send_sig_info(signo, &info, current))
+		fa_k.force_fatal_sig(SIGBUS);
 }
 
 /* Hook calls between the ftrace redirect and their return; fa_exit waits. */
 static atomic_t fa_hooks_running = ATOMIC_INIT(0);
 
 /*
- * Runs instead of do_swap_page() for a marker of a registered area (the
- * ftrace callback below redirects only those).  Entered like do_swap_page:
+ * Does the pte still hold what the fault read (vmf->orig_pte)?  The pte is
+ * mapped, and vmf->ptl set, by handle_pte_fault()'s pte_offset_map_nolock()
+ * before do_swap_page() is called (6.12), so its lock is at hand.
+ */
+static bool fa_pte_unchanged(struct vm_fault *vmf)
+{
+	bool same;
+
+	spin_lock(vmf->ptl);
+	same = pte_same(ptep_get(vmf->pte), vmf->orig_pte);
+	spin_unlock(vmf->ptl);
+	return same;
+}
+
+/*
+ * Runs instead of do_swap_page() for one of our markers (the ftrace
+ * callback below redirects only those).  Entered like do_swap_page:
  * vmf->pte is mapped but not locked, and must be unmapped before return.
  * Runs under the mmap_lock or only the per-VMA lock, and never sleeps.
  */
@@ -323,31 +369,31 @@ noinline vm_fault_t fa_fault_hook(struct vm_fault *vmf)
 
 	rcu_read_lock();
 	slot = fa_slot_find(vmf->vma->vm_mm, vmf->address);
-	if (!slot) {
-		/*
-		 * Unregistered since the redirect: the core mm's SIGBUS.  The
-		 * callback sees our own call and lets it through.
-		 */
-		rcu_read_unlock();
-		ret = fa_k.do_swap_page(vmf);
-		atomic_dec(&fa_hooks_running);
-		return ret;
-	}
-	/* vmf->ptl guards the pte: a racing FA_IOC_MAP may have replaced it. */
-	spin_lock(vmf->ptl);
-	same = pte_same(ptep_get(vmf->pte), vmf->orig_pte);
-	spin_unlock(vmf->ptl);
+	/* The pte lock orders us after a racing FA_IOC_MAP or FA_IOC_RELEASE. */
+	same = fa_pte_unchanged(vmf);
 	pte_unmap(vmf->pte);
 	vmf->pte = NULL;
 	if (!same) {
-		ret = 0;	/* retry the access */
+		/*
+		 * Mapped, or released (RELEASE clears the markers under the
+		 * pte lock before it unregisters them): retry the access.
+		 */
+		ret = 0;
+	} else if (!slot) {
+		/*
+		 * A marker no area covers (its file was closed without
+		 * RELEASE, or mremap() moved it): a plain SIGBUS (BUS_ADRERR)
+		 * for a user access, EFAULT for a kernel one, without the core
+		 * mm's "MCE: Killing ..." for what is no hardware error.
+		 */
+		ret = VM_FAULT_SIGBUS;
 	} else if (!(vmf->flags & FAULT_FLAG_USER)) {
 		/* gup or uaccess: fail at once, as beyond EOF of a shared file */
 		atomic64_inc(&slot->ff->kernel_faults);
 		ret = VM_FAULT_SIGBUS;
 	} else {
 		atomic64_inc(&slot->ff->user_faults);
-		fa_signal(slot->signo, vmf->real_address);
+		fa_signal(slot->signo, vmf->real_address, vmf->flags & FAULT_FLAG_WRITE);
 		ret = VM_FAULT_NOPAGE;
 	}
 	atomic_dec(&fa_hooks_running);
@@ -356,44 +402,24 @@ noinline vm_fault_t fa_fault_hook(struct vm_fault *vmf)
 }
 
 /*
- * Runs instead of do_swap_page() for one of our markers that no area
- * covers (its file was closed without RELEASE): a plain SIGBUS (BUS_ADRERR)
- * for a user access, EFAULT for a kernel one, without the core mm's
- * "MCE: Killing ..." for what is no hardware error.  Entered as
- * fa_fault_hook(); a pte that changed meanwhile is retried.
- */
-static noinline vm_fault_t fa_orphan_fault(struct vm_fault *vmf)
-{
-	bool same;
-
-	spin_lock(vmf->ptl);
-	same = pte_same(ptep_get(vmf->pte), vmf->orig_pte);
-	spin_unlock(vmf->ptl);
-	pte_unmap(vmf->pte);
-	vmf->pte = NULL;
-	atomic_dec(&fa_hooks_running);
-	return same ? VM_FAULT_SIGBUS : 0;
-}
-
-/*
  * ftrace callback at the entry of do_swap_page(), preemption disabled (an
  * RCU read-side section).  Faults of other processes, and swap-ins, pay a
- * pte test and a hash lookup, then go on to the real do_swap_page().
+ * pte test, then go on to the real do_swap_page().  Every marker of ours
+ * (FA_MARKER_OWN) is redirected, registered or not: one read before a
+ * racing FA_IOC_RELEASE must be re-checked under the pte lock, or the core
+ * mm would take the stale marker for poison.  A fork()ed child's copies
+ * lack the bit (copy_pte_marker() keeps only the core's bits) and stay the
+ * core mm's.
  */
 static void notrace fa_ftrace_cb(unsigned long ip, unsigned long parent_ip,
 				 struct ftrace_ops *ops, struct ftrace_regs *fregs)
 {
 	struct vm_fault *vmf = (struct vm_fault *)ftrace_regs_get_argument(fregs, 0);
 
-	if (within_module(parent_ip, THIS_MODULE) || !fa_is_marker(vmf->orig_pte))
+	if (!fa_is_own_marker(vmf->orig_pte))
 		return;
-	if (fa_slot_find(vmf->vma->vm_mm, vmf->address)) {
-		atomic_inc(&fa_hooks_running);
-		ftrace_regs_set_instruction_pointer(fregs, (unsigned long)fa_fault_hook);
-	} else if (fa_is_own_marker(vmf->orig_pte)) {
-		atomic_inc(&fa_hooks_running);
-		ftrace_regs_set_instruction_pointer(fregs, (unsigned long)fa_orphan_fault);
-	}
+	atomic_inc(&fa_hooks_running);
+	ftrace_regs_set_instruction_pointer(fregs, (unsigned long)fa_fault_hook);
 }
 
 static struct ftrace_ops fa_ftrace_ops = {
@@ -423,8 +449,21 @@ static bool fa_vma_ok(struct vm_area_struct *vma)
 }
 
 /*
+ * May the caller write to vma as far as its protection key goes?  The
+ * ioctls change memory as the caller's own writes would, and act on the
+ * caller's mm only, so its PKRU is the one that applies.
+ */
+static bool fa_pkey_allows(struct vm_area_struct *vma, bool write)
+{
+	return arch_vma_access_permitted(vma, write, false, false);
+}
+
+/*
  * Check every VMA of [start, end): EFAULT for a hole, EINVAL for a VMA that
- * is not anonymous-private.  Caller holds mmap_write_lock.
+ * is not anonymous-private, EPERM for a sealed one (mseal(): its contents
+ * must not be discarded), EFAULT if the caller's protection key forbids
+ * writing it (PREPARE discards, as a write would).  Caller holds
+ * mmap_write_lock.
  */
 static int fa_check_vmas(struct mm_struct *mm, unsigned long start, unsigned long end)
 {
@@ -437,6 +476,10 @@ static int fa_check_vmas(struct mm_struct *mm, unsigned long start, unsigned lon
 			return -EFAULT;
 		if (!fa_vma_ok(vma))
 			return -EINVAL;
+		if (vma->vm_flags & VM_SEALED)
+			return -EPERM;
+		if (!fa_pkey_allows(vma, true))
+			return -EFAULT;
 		addr = vma->vm_end;
 	}
 	return addr < end ? -EFAULT : 0;
@@ -927,7 +970,11 @@ noinline int fa_map_page(struct fa_map_ctx *c)
 
 /*
  * The two VMAs must agree on protections, as the 2011 proposal asks:
- * a moved pte takes dst's vm_page_prot.  Caller holds mmap_read_lock.
+ * a moved pte takes dst's vm_page_prot.  As validate_move_areas() for
+ * UFFDIO_MOVE, dst must be writable (EINVAL): a map writes it.  The
+ * caller's protection keys must allow writing dst and, for a move, src,
+ * whose page goes away (EFAULT, as a uaccess would fail).  Caller holds
+ * mmap_read_lock.
  */
 static int fa_map_vmas(struct fa_map_ctx *c)
 {
@@ -942,8 +989,11 @@ static int fa_map_vmas(struct fa_map_ctx *c)
 	if (!fa_vma_ok(c->dst_vma) || !fa_vma_ok(c->src_vma))
 		return -EINVAL;
 	if (pgprot_val(c->dst_vma->vm_page_prot) != pgprot_val(c->src_vma->vm_page_prot) ||
-	    (c->dst_vma->vm_flags & access) != (c->src_vma->vm_flags & access))
+	    (c->dst_vma->vm_flags & access) != (c->src_vma->vm_flags & access) ||
+	    !(c->dst_vma->vm_flags & VM_WRITE))
 		return -EINVAL;
+	if (!fa_pkey_allows(c->dst_vma, true) || !fa_pkey_allows(c->src_vma, !c->copy))
+		return -EFAULT;
 	return 0;
 }
 
@@ -1070,9 +1120,14 @@ static bool fa_range_ok(__u64 start, __u64 len)
 	       start + len > start && start + len <= TASK_SIZE;
 }
 
+/*
+ * 0 (SIGBUS), SIGBUS, SIGSEGV or a real-time signal, up to SIGRTMAX: those
+ * whose siginfo carries the address (fa_signal()).  Other signals have no
+ * such layout, or lose their siginfo to a pending kill() of the same signal.
+ */
 static bool fa_signo_ok(__u32 signo)
 {
-	return signo == 0 || (signo < _NSIG && signo != SIGKILL && signo != SIGSTOP);
+	return signo == 0 || signo == SIGBUS || signo == SIGSEGV || (signo >= SIGRTMIN && signo <= SIGRTMAX);
 }
 
 /*
@@ -1097,7 +1152,7 @@ static int fa_open(struct inode *inode, struct file *file)
 	ff = kzalloc(sizeof(*ff), GFP_KERNEL);
 	if (!ff)
 		return -ENOMEM;
-	for (i = 0; i < _NSIG; i++) {
+	for (i = 0; i < ARRAY_SIZE(ff->slots); i++) {
 		ff->slots[i].ff = ff;
 		ff->slots[i].signo = i;
 	}
