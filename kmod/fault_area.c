@@ -10,17 +10,22 @@
  * A marker is a PTE_MARKER_POISONED entry: non-present, so gup_fast cannot
  * take it; copied by fork; and without this module a fault on it is a plain
  * SIGBUS.  Faults on non-present ptes reach do_swap_page(), which an ftrace
- * hook (IPMODIFY) redirects to fa_fault_hook(); markers of registered areas
- * are handled there, everything else goes on to the real do_swap_page().
+ * hook (IPMODIFY) redirects to fa_fault_hook() for our own markers (those
+ * with FA_MARKER_OWN); everything else goes on to the real do_swap_page().
  *
  * Probe points for tracing/ (noinline, not static):
- *   fa_fault_hook    a fault on any non-present pte (returns vm_fault_t)
+ *   fa_fault_hook    a fault on one of our markers (returns vm_fault_t)
  *   fa_prepare       one FA_IOC_PREPARE (returns 0 or -errno)
  *   fa_map           one FA_IOC_MAP call (returns 0 or -errno)
  *   fa_map_page      one page of FA_IOC_MAP (returns 0 or -errno)
  *   fa_release_range one FA_IOC_RELEASE (returns 0 or -errno)
  *
- * Lock order: mmap_lock -> fa_lock -> folio lock -> anon_vma lock -> pte locks.
+ * Lock order:
+ *   PREPARE, RELEASE, close, the mmu notifier (munmap): mmap_lock -> fa_lock.
+ *   MAP (mmap_read_lock, never fa_lock: its registry lookup is RCU):
+ *     mmap_lock -> [mmu notifier range] -> folio lock -> anon_vma lock (write)
+ *     -> the dst and src pte locks, in the order of their addresses.
+ *     A src page is faulted in (swap, migration) with only mmap_lock held.
  * The fault path takes none of these for its lookup: RCU only.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -37,6 +42,7 @@
 #include <linux/memcontrol.h>
 #include <linux/miscdevice.h>
 #include <linux/mm.h>
+#include <linux/mmu_context.h>		/* arch_vma_access_permitted() */
 #include <linux/mmu_notifier.h>
 #include <linux/module.h>
 #include <linux/rmap.h>
@@ -47,6 +53,8 @@
 #include <linux/swapops.h>
 #include <linux/uaccess.h>
 #include <asm/ibt.h>
+#include <asm/trap_pf.h>
+#include <asm/trapnr.h>
 
 #include "fault_area_uapi.h"
 
@@ -83,6 +91,8 @@ static struct {
 	int (*mmu_notifier_start)(struct mmu_notifier_range *range);
 	void (*mmu_notifier_end)(struct mmu_notifier_range *range);
 	void (*force_fatal_sig)(int sig);
+	void (*lru_add_drain)(void);
+	bool (*folio_free_swap)(struct folio *folio);
 } fa_k;
 
 static const struct {
@@ -106,6 +116,8 @@ static const struct {
 	{ "__mmu_notifier_invalidate_range_start", (void **)&fa_k.mmu_notifier_start },
 	{ "__mmu_notifier_invalidate_range_end", (void **)&fa_k.mmu_notifier_end },
 	{ "force_fatal_sig", (void **)&fa_k.force_fatal_sig },
+	{ "lru_add_drain", (void **)&fa_k.lru_add_drain },
+	{ "folio_free_swap", (void **)&fa_k.folio_free_swap },
 };
 
 /*
@@ -132,7 +144,7 @@ struct fa_mm {
 struct fa_file {
 	struct mm_struct *mm;		/* mmgrab()ed at open: the only mm allowed */
 	struct fa_mm *fm;
-	struct fa_slot slots[_NSIG];	/* tree entries point here, one per signal */
+	struct fa_slot slots[_NSIG + 1];	/* tree entries point here, by signal number */
 	atomic64_t pages_prepared, pages_mapped, user_faults, kernel_faults, map_errors;
 	struct rcu_head rcu;
 };
@@ -204,8 +216,20 @@ static int fa_mn_invalidate_start(struct mmu_notifier *mn, const struct mmu_noti
 
 	if (range->event != MMU_NOTIFY_UNMAP)
 		return 0;
-	if (!mmu_notifier_range_blockable(range))
-		return -EAGAIN;	/* no unmap is non-blockable today; refuse rather than guess */
+	if (!mmu_notifier_range_blockable(range)) {
+		/*
+		 * The OOM reaper (or process_mrelease()) reaping a dying mm:
+		 * __oom_reap_task_mm() sets MMF_UNSTABLE before its first
+		 * non-blockable unmap.  Let it reap without touching the
+		 * registry, which would need fa_lock: no task of this mm will
+		 * fault again, and the stale ranges go with the files (at
+		 * close, at the latest when the exiting task closes its files)
+		 * and the fa_mm with the last of them.  Refusing would leave
+		 * the memory unreaped and make the OOM killer kill more.  Any
+		 * other non-blockable unmap (none exists today) is refused.
+		 */
+		return test_bit(MMF_UNSTABLE, &range->mm->flags) ? 0 : -EAGAIN;
+	}
 	mutex_lock(&fa_lock);
 	/* on ENOMEM the range stays registered: harmless, its markers are gone */
 	if (!fm->dead)
@@ -220,9 +244,18 @@ static const struct mmu_notifier_ops fa_mn_ops = {
 
 /* ---- markers ---------------------------------------------------------- */
 
+/*
+ * Our markers carry a bit of their own above PTE_MARKER_MASK, which the
+ * core mm masks off (pte_marker_get()): to it they are PTE_MARKER_POISONED.
+ * The bit tells our markers from UFFDIO_POISON's and swap-in errors' once
+ * no area covers them (a file closed without RELEASE).  fork() copies a
+ * marker without it (copy_pte_marker()).
+ */
+#define FA_MARKER_OWN	BIT(16)
+
 static inline pte_t fa_marker(void)
 {
-	return make_pte_marker(PTE_MARKER_POISONED);
+	return make_pte_marker(PTE_MARKER_POISONED | FA_MARKER_OWN);
 }
 
 static inline bool fa_is_marker(pte_t pte)
@@ -233,6 +266,11 @@ static inline bool fa_is_marker(pte_t pte)
 		return false;
 	entry = pte_to_swp_entry(pte);
 	return is_pte_marker_entry(entry) && (pte_marker_get(entry) & PTE_MARKER_POISONED);
+}
+
+static inline bool fa_is_own_marker(pte_t pte)
+{
+	return fa_is_marker(pte) && (swp_offset(pte_to_swp_entry(pte)) & FA_MARKER_OWN);
 }
 
 /* The pmd of addr if it maps a pte table, else NULL (none, huge, or bad). */
@@ -259,10 +297,15 @@ static pmd_t *fa_pmd(struct mm_struct *mm, unsigned long addr)
 
 /*
  * Deliver signo for a user access at addr, or kill the process with SIGBUS
- * if signo is blocked, ignored or at its default action: re-faulting with
- * nobody to map the page would live-lock.
+ * if signo is blocked, ignored or at its default action, or cannot be
+ * queued: re-faulting with nobody to map the page would live-lock.
+ *
+ * The siginfo's layout carries the address (fa_signo_ok() allows no other
+ * signal), so signalfd and 32-bit (compat) handlers see it too: SIGBUS and
+ * SIGSEGV as a page fault's, in si_addr; a real-time signal as sigqueue()'s,
+ * in si_value (si_ptr), with si_pid 0: sent by no process.
  */
-static void fa_signal(int signo, unsigned long addr)
+static void fa_signal(int signo, unsigned long addr, bool write)
 {
 	struct k_sigaction *ka = &current->sighand->action[signo - 1];
 	kernel_siginfo_t info;
@@ -278,17 +321,43 @@ static void fa_signal(int signo, unsigned long addr)
 	}
 	clear_siginfo(&info);
 	info.si_signo = signo;
-	info.si_code = signo == SIGBUS ? BUS_ADRERR : signo == SIGSEGV ? SEGV_ACCERR : SI_KERNEL;
-	info.si_addr = (void __user *)addr;
-	send_sig_info(signo, &info, current);
+	if (signo >= SIGRTMIN) {
+		info.si_code = SI_QUEUE;
+		info.si_ptr = (void __user *)addr;
+	} else {
+		info.si_code = signo == SIGBUS ? BUS_ADRERR : SEGV_ACCERR;
+		info.si_addr = (void __user *)addr;
+	}
+	/* what the handler's ucontext shows (REG_TRAPNO, REG_ERR, REG_CR2), as set_signal_archinfo() */
+	current->thread.trap_nr = X86_TRAP_PF;
+	current->thread.error_code = X86_PF_USER | (write ? X86_PF_WRITE : 0);	/* not present */
+	current->thread.cr2 = addr;
+	/* A real-time signal fails past RLIMIT_SIGPENDING (EAGAIN): die rather than spin. */
+	if (send_sig_info(signo, &info, current))
+		fa_k.force_fatal_sig(SIGBUS);
 }
 
 /* Hook calls between the ftrace redirect and their return; fa_exit waits. */
 static atomic_t fa_hooks_running = ATOMIC_INIT(0);
 
 /*
- * Runs instead of do_swap_page() for a marker of a registered area (the
- * ftrace callback below redirects only those).  Entered like do_swap_page:
+ * Does the pte still hold what the fault read (vmf->orig_pte)?  The pte is
+ * mapped, and vmf->ptl set, by handle_pte_fault()'s pte_offset_map_nolock()
+ * before do_swap_page() is called (6.12), so its lock is at hand.
+ */
+static bool fa_pte_unchanged(struct vm_fault *vmf)
+{
+	bool same;
+
+	spin_lock(vmf->ptl);
+	same = pte_same(ptep_get(vmf->pte), vmf->orig_pte);
+	spin_unlock(vmf->ptl);
+	return same;
+}
+
+/*
+ * Runs instead of do_swap_page() for one of our markers (the ftrace
+ * callback below redirects only those).  Entered like do_swap_page:
  * vmf->pte is mapped but not locked, and must be unmapped before return.
  * Runs under the mmap_lock or only the per-VMA lock, and never sleeps.
  */
@@ -300,31 +369,31 @@ noinline vm_fault_t fa_fault_hook(struct vm_fault *vmf)
 
 	rcu_read_lock();
 	slot = fa_slot_find(vmf->vma->vm_mm, vmf->address);
-	if (!slot) {
-		/*
-		 * Unregistered since the redirect: the core mm's SIGBUS.  The
-		 * callback sees our own call and lets it through.
-		 */
-		rcu_read_unlock();
-		ret = fa_k.do_swap_page(vmf);
-		atomic_dec(&fa_hooks_running);
-		return ret;
-	}
-	/* vmf->ptl guards the pte: a racing FA_IOC_MAP may have replaced it. */
-	spin_lock(vmf->ptl);
-	same = pte_same(ptep_get(vmf->pte), vmf->orig_pte);
-	spin_unlock(vmf->ptl);
+	/* The pte lock orders us after a racing FA_IOC_MAP or FA_IOC_RELEASE. */
+	same = fa_pte_unchanged(vmf);
 	pte_unmap(vmf->pte);
 	vmf->pte = NULL;
 	if (!same) {
-		ret = 0;	/* retry the access */
+		/*
+		 * Mapped, or released (RELEASE clears the markers under the
+		 * pte lock before it unregisters them): retry the access.
+		 */
+		ret = 0;
+	} else if (!slot) {
+		/*
+		 * A marker no area covers (its file was closed without
+		 * RELEASE, or mremap() moved it): a plain SIGBUS (BUS_ADRERR)
+		 * for a user access, EFAULT for a kernel one, without the core
+		 * mm's "MCE: Killing ..." for what is no hardware error.
+		 */
+		ret = VM_FAULT_SIGBUS;
 	} else if (!(vmf->flags & FAULT_FLAG_USER)) {
 		/* gup or uaccess: fail at once, as beyond EOF of a shared file */
 		atomic64_inc(&slot->ff->kernel_faults);
 		ret = VM_FAULT_SIGBUS;
 	} else {
 		atomic64_inc(&slot->ff->user_faults);
-		fa_signal(slot->signo, vmf->real_address);
+		fa_signal(slot->signo, vmf->real_address, vmf->flags & FAULT_FLAG_WRITE);
 		ret = VM_FAULT_NOPAGE;
 	}
 	atomic_dec(&fa_hooks_running);
@@ -335,15 +404,19 @@ noinline vm_fault_t fa_fault_hook(struct vm_fault *vmf)
 /*
  * ftrace callback at the entry of do_swap_page(), preemption disabled (an
  * RCU read-side section).  Faults of other processes, and swap-ins, pay a
- * pte test and a hash lookup, then go on to the real do_swap_page().
+ * pte test, then go on to the real do_swap_page().  Every marker of ours
+ * (FA_MARKER_OWN) is redirected, registered or not: one read before a
+ * racing FA_IOC_RELEASE must be re-checked under the pte lock, or the core
+ * mm would take the stale marker for poison.  A fork()ed child's copies
+ * lack the bit (copy_pte_marker() keeps only the core's bits) and stay the
+ * core mm's.
  */
 static void notrace fa_ftrace_cb(unsigned long ip, unsigned long parent_ip,
 				 struct ftrace_ops *ops, struct ftrace_regs *fregs)
 {
 	struct vm_fault *vmf = (struct vm_fault *)ftrace_regs_get_argument(fregs, 0);
 
-	if (within_module(parent_ip, THIS_MODULE) || !fa_is_marker(vmf->orig_pte) ||
-	    !fa_slot_find(vmf->vma->vm_mm, vmf->address))
+	if (!fa_is_own_marker(vmf->orig_pte))
 		return;
 	atomic_inc(&fa_hooks_running);
 	ftrace_regs_set_instruction_pointer(fregs, (unsigned long)fa_fault_hook);
@@ -376,8 +449,21 @@ static bool fa_vma_ok(struct vm_area_struct *vma)
 }
 
 /*
+ * May the caller write to vma as far as its protection key goes?  The
+ * ioctls change memory as the caller's own writes would, and act on the
+ * caller's mm only, so its PKRU is the one that applies.
+ */
+static bool fa_pkey_allows(struct vm_area_struct *vma, bool write)
+{
+	return arch_vma_access_permitted(vma, write, false, false);
+}
+
+/*
  * Check every VMA of [start, end): EFAULT for a hole, EINVAL for a VMA that
- * is not anonymous-private.  Caller holds mmap_write_lock.
+ * is not anonymous-private, EPERM for a sealed one (mseal(): its contents
+ * must not be discarded), EFAULT if the caller's protection key forbids
+ * writing it (PREPARE discards, as a write would).  Caller holds
+ * mmap_write_lock.
  */
 static int fa_check_vmas(struct mm_struct *mm, unsigned long start, unsigned long end)
 {
@@ -390,6 +476,10 @@ static int fa_check_vmas(struct mm_struct *mm, unsigned long start, unsigned lon
 			return -EFAULT;
 		if (!fa_vma_ok(vma))
 			return -EINVAL;
+		if (vma->vm_flags & VM_SEALED)
+			return -EPERM;
+		if (!fa_pkey_allows(vma, true))
+			return -EFAULT;
 		addr = vma->vm_end;
 	}
 	return addr < end ? -EFAULT : 0;
@@ -527,10 +617,71 @@ static void fa_put_anon_vma(struct anon_vma *anon_vma)
 }
 
 /*
+ * Does dst hold a marker?  A look without the lock, before anything is
+ * done for src that is not the plain move: before an error about src, so
+ * that a dst already mapped is EEXIST whatever src is (a racing handler
+ * learns that its page is in), and before src is split or faulted in or a
+ * copy allocated.  A plain move learns it in fa_lock_ptes(), which (as
+ * fa_copy_one()) looks again under the lock.
+ */
+static bool fa_dst_is_marker(struct fa_map_ctx *c)
+{
+	pmd_t *pmd = fa_pmd(c->mm, c->dst);
+	spinlock_t *ptl;
+	pte_t *pte;
+	bool marker;
+
+	if (!pmd)
+		return false;
+	pte = fa_k.pte_offset_map_nolock(c->mm, pmd, c->dst, &ptl);
+	if (!pte)
+		return false;	/* none or huge: no marker */
+	marker = fa_is_marker(ptep_get(pte));
+	pte_unmap(pte);
+	return marker;
+}
+
+/*
+ * The src page exists but is not mapped: a swap entry, a migration entry
+ * (pte or pmd), a device entry.  Fault it in as a read access would: the
+ * core mm waits for the migration or reads the page from swap (it may
+ * stay in the swap cache), then the caller looks again.  A read fault
+ * never unshares, so a page that a swap entry shares stays shared and a
+ * move of it gets EBUSY, as for a present page.  Without
+ * FAULT_FLAG_ALLOW_RETRY the mmap_lock we hold is never dropped.
+ */
+static int fa_fault_in_src(struct fa_map_ctx *c)
+{
+	vm_fault_t ret = handle_mm_fault(c->src_vma, c->src, 0, NULL);
+
+	if (ret & VM_FAULT_OOM)
+		return -ENOMEM;
+	if (ret & (VM_FAULT_HWPOISON | VM_FAULT_HWPOISON_LARGE))
+		return -EHWPOISON;
+	if (ret & VM_FAULT_ERROR)
+		return -EFAULT;
+	return -EAGAIN;
+}
+
+/* None, or a marker (ours, uffd's, a swap-in error's): src has no page. */
+static bool fa_src_absent(pte_t pte)
+{
+	return pte_none(pte) || is_pte_marker_entry(pte_to_swp_entry(pte));
+}
+
+/* err for src, unless dst holds no marker: then EEXIST. */
+static struct folio *fa_src_err(struct fa_map_ctx *c, int err)
+{
+	return ERR_PTR(fa_dst_is_marker(c) ? err : -EEXIST);
+}
+
+/*
  * Read the src pte of c->src with a folio reference.  For a move, splits
  * a huge pmd or a large folio first, so the folio is always order 0.
  * Returns the folio or an ERR_PTR: ENOENT for no page, EBUSY for a page
- * that is not an exclusive anonymous page, EAGAIN to retry.
+ * that is not an exclusive anonymous page, EAGAIN to retry, the error of
+ * faulting a page on the move back in (fa_fault_in_src()), or EEXIST when
+ * src is any of these and dst holds no marker.
  */
 static struct folio *fa_src_folio(struct fa_map_ctx *c, pte_t *orig)
 {
@@ -542,12 +693,17 @@ static struct folio *fa_src_folio(struct fa_map_ctx *c, pte_t *orig)
 
 	pmd = fa_pmd(c->mm, c->src);
 	if (!pmd)
-		return ERR_PTR(-ENOENT);
+		return fa_src_err(c, -ENOENT);
 	pmdval = pmdp_get_lockless(pmd);
 	if (pmd_none(pmdval))
-		return ERR_PTR(-ENOENT);
-	if (pmd_trans_huge(pmdval)) {
-		fa_k.split_pmd(c->src_vma, pmd, c->src, false, NULL);
+		return fa_src_err(c, -ENOENT);
+	if (!pmd_present(pmdval) || pmd_trans_huge(pmdval)) {
+		if (!fa_dst_is_marker(c))
+			return ERR_PTR(-EEXIST);
+		if (is_pmd_migration_entry(pmdval))
+			return ERR_PTR(fa_fault_in_src(c));
+		if (pmd_trans_huge(pmdval))
+			fa_k.split_pmd(c->src_vma, pmd, c->src, false, NULL);
 		return ERR_PTR(-EAGAIN);
 	}
 	pte = fa_k.pte_offset_map_lock(c->mm, pmd, c->src, &ptl);
@@ -556,7 +712,9 @@ static struct folio *fa_src_folio(struct fa_map_ctx *c, pte_t *orig)
 	*orig = ptep_get(pte);
 	if (!pte_present(*orig)) {
 		pte_unmap_unlock(pte, ptl);
-		return ERR_PTR(-ENOENT);
+		if (fa_src_absent(*orig))
+			return fa_src_err(c, -ENOENT);
+		return fa_dst_is_marker(c) ? ERR_PTR(fa_fault_in_src(c)) : ERR_PTR(-EEXIST);
 	}
 	folio = fa_k.vm_normal_folio(c->src_vma, c->src, *orig);
 	if (!folio && c->copy && is_zero_pfn(pte_pfn(*orig)))
@@ -565,12 +723,16 @@ static struct folio *fa_src_folio(struct fa_map_ctx *c, pte_t *orig)
 		folio_get(folio);
 	pte_unmap_unlock(pte, ptl);
 	if (!folio)
-		return ERR_PTR(-EBUSY);		/* the zero page is shared: no move */
+		return fa_src_err(c, -EBUSY);	/* the zero page is shared: no move */
 	if (!c->copy && (!folio_test_anon(folio) || folio_test_ksm(folio))) {
 		folio_put(folio);
-		return ERR_PTR(-EBUSY);
+		return fa_src_err(c, -EBUSY);
 	}
 	if (!c->copy && folio_test_large(folio)) {
+		if (!fa_dst_is_marker(c)) {
+			folio_put(folio);
+			return ERR_PTR(-EEXIST);
+		}
 		/*
 		 * Never wait for the lock holding a reference: that reference
 		 * would make the holder's split fail (mainline does the same).
@@ -584,6 +746,13 @@ static struct folio *fa_src_folio(struct fa_map_ctx *c, pte_t *orig)
 		folio_put(folio);
 		return ERR_PTR(err == -EAGAIN || !err ? -EAGAIN : -EBUSY);
 	}
+	/*
+	 * A page shared by fork() may be ours alone again (fa_folio_exclusive()),
+	 * unless a per-CPU LRU batch still holds it: drain this CPU's, as
+	 * do_wp_page() does, before any lock is taken.
+	 */
+	if (!c->copy && !PageAnonExclusive(&folio->page) && !folio_test_lru(folio))
+		fa_k.lru_add_drain();
 	return folio;
 }
 
@@ -629,6 +798,29 @@ static void fa_unlock_ptes(pte_t *dst_pte, pte_t *src_pte, spinlock_t *dst_ptl, 
 }
 
 /*
+ * Is the folio this mapping's alone?  PageAnonExclusive says so.  Without
+ * it (a page fork() shared whose child has gone), do_wp_page()'s reuse
+ * test decides: no reference but the src mapping's and ours (a vmsplice()d
+ * pipe holds one that the map count does not show), and no swap entry
+ * elsewhere that could map it again, so the swap cache must let it go.
+ * Then it is exclusive, and marked so, as do_wp_page() marks a reused page.
+ * Caller holds the folio lock and the src pte lock; mapcount is 1.
+ */
+static bool fa_folio_exclusive(struct folio *folio)
+{
+	if (PageAnonExclusive(&folio->page))
+		return true;
+	if (folio_ref_count(folio) > 2 + folio_test_swapcache(folio))
+		return false;
+	if (folio_test_swapcache(folio) && !fa_k.folio_free_swap(folio))
+		return false;
+	if (folio_ref_count(folio) != 2)
+		return false;
+	SetPageAnonExclusive(&folio->page);
+	return true;
+}
+
+/*
  * Move: the src pte goes onto the dst marker, the folio follows it into
  * the dst VMA's anon_vma and index.  The folio lock and the src anon_vma
  * write lock keep rmap walkers (reclaim, migration) off it meanwhile, as
@@ -662,9 +854,12 @@ static int fa_move_one(struct fa_map_ctx *c, struct folio *folio, pte_t orig_src
 	err = fa_lock_ptes(c, orig_src, &dst_pte, &src_pte, &dst_ptl, &src_ptl);
 	if (err)
 		goto err_anon_vma;
-	/* Our reference plus the src mapping: anything more is a sharer or a pin. */
-	if (folio_test_large(folio) || folio_maybe_dma_pinned(folio) || folio_test_swapcache(folio) ||
-	    !PageAnonExclusive(&folio->page) || folio_mapcount(folio) != 1) {
+	/*
+	 * One mapping, no pin, ours alone.  The swap cache may hold it: the
+	 * moved pte is dirty, so reclaim writes it out again (as UFFDIO_MOVE).
+	 */
+	if (folio_test_large(folio) || folio_test_ksm(folio) || folio_maybe_dma_pinned(folio) ||
+	    folio_mapcount(folio) != 1 || !fa_folio_exclusive(folio)) {
 		err = -EBUSY;
 		goto err_ptes;
 	}
@@ -693,7 +888,11 @@ err_folio:
 	return err;
 }
 
-/* Copy: a new folio gets the src contents; src stays as it was. */
+/*
+ * Copy: a new folio gets the src contents; src stays as it was.  The copy
+ * survives a machine check on a poisoned src page: EHWPOISON, and the
+ * page goes to memory_failure() as the core mm's copies send it.
+ */
 static int fa_copy_one(struct fa_map_ctx *c, pte_t orig_src)
 {
 	spinlock_t *ptl;
@@ -702,10 +901,15 @@ static int fa_copy_one(struct fa_map_ctx *c, pte_t orig_src)
 	pte_t *pte, val;
 	int err;
 
+	if (!fa_dst_is_marker(c))
+		return -EEXIST;		/* nothing allocated, copied or charged for it */
 	folio = vma_alloc_folio(GFP_HIGHUSER_MOVABLE, 0, c->dst_vma, c->dst, false);
 	if (!folio)
 		return -ENOMEM;
-	copy_highpage(&folio->page, pfn_to_page(pte_pfn(orig_src)));
+	if (copy_mc_highpage(&folio->page, pfn_to_page(pte_pfn(orig_src)))) {
+		err = -EHWPOISON;
+		goto err_folio;
+	}
 	if (!mem_cgroup_disabled() && fa_k.mem_cgroup_charge(folio, c->mm, GFP_KERNEL)) {
 		err = -ENOMEM;
 		goto err_folio;
@@ -744,6 +948,9 @@ noinline int fa_map_page(struct fa_map_ctx *c)
 	pte_t orig_src;
 	int err, tries;
 
+	/* PREPARE gave dst's VMA an anon_vma; the rmap calls below need it. */
+	if (unlikely(!c->dst_vma->anon_vma) && fa_k.anon_vma_prepare(c->dst_vma))
+		return -ENOMEM;
 	for (tries = 0; tries < FA_MAP_RETRIES; tries++) {
 		folio = fa_src_folio(c, &orig_src);
 		if (IS_ERR(folio)) {
@@ -763,7 +970,11 @@ noinline int fa_map_page(struct fa_map_ctx *c)
 
 /*
  * The two VMAs must agree on protections, as the 2011 proposal asks:
- * a moved pte takes dst's vm_page_prot.  Caller holds mmap_read_lock.
+ * a moved pte takes dst's vm_page_prot.  As validate_move_areas() for
+ * UFFDIO_MOVE, dst must be writable (EINVAL): a map writes it.  The
+ * caller's protection keys must allow writing dst and, for a move, src,
+ * whose page goes away (EFAULT, as a uaccess would fail).  Caller holds
+ * mmap_read_lock.
  */
 static int fa_map_vmas(struct fa_map_ctx *c)
 {
@@ -778,8 +989,11 @@ static int fa_map_vmas(struct fa_map_ctx *c)
 	if (!fa_vma_ok(c->dst_vma) || !fa_vma_ok(c->src_vma))
 		return -EINVAL;
 	if (pgprot_val(c->dst_vma->vm_page_prot) != pgprot_val(c->src_vma->vm_page_prot) ||
-	    (c->dst_vma->vm_flags & access) != (c->src_vma->vm_flags & access))
+	    (c->dst_vma->vm_flags & access) != (c->src_vma->vm_flags & access) ||
+	    !(c->dst_vma->vm_flags & VM_WRITE))
 		return -EINVAL;
+	if (!fa_pkey_allows(c->dst_vma, true) || !fa_pkey_allows(c->src_vma, !c->copy))
+		return -EFAULT;
 	return 0;
 }
 
@@ -906,9 +1120,14 @@ static bool fa_range_ok(__u64 start, __u64 len)
 	       start + len > start && start + len <= TASK_SIZE;
 }
 
+/*
+ * 0 (SIGBUS), SIGBUS, SIGSEGV or a real-time signal, up to SIGRTMAX: those
+ * whose siginfo carries the address (fa_signal()).  Other signals have no
+ * such layout, or lose their siginfo to a pending kill() of the same signal.
+ */
 static bool fa_signo_ok(__u32 signo)
 {
-	return signo == 0 || (signo < _NSIG && signo != SIGKILL && signo != SIGSTOP);
+	return signo == 0 || signo == SIGBUS || signo == SIGSEGV || (signo >= SIGRTMIN && signo <= SIGRTMAX);
 }
 
 /*
@@ -933,7 +1152,7 @@ static int fa_open(struct inode *inode, struct file *file)
 	ff = kzalloc(sizeof(*ff), GFP_KERNEL);
 	if (!ff)
 		return -ENOMEM;
-	for (i = 0; i < _NSIG; i++) {
+	for (i = 0; i < ARRAY_SIZE(ff->slots); i++) {
 		ff->slots[i].ff = ff;
 		ff->slots[i].signo = i;
 	}

@@ -18,7 +18,9 @@
 struct fa_prepare {
 	__u64 start;	/* (in) page aligned */
 	__u64 len;	/* (in) page aligned, > 0 */
-	__u32 signo;	/* (in) signal for a user-mode access to a marker; 0 = SIGBUS */
+	__u32 signo;	/* (in) signal for a user-mode access to a marker; 0 = SIGBUS; SIGBUS or
+			 * SIGSEGV (address in si_addr), or 32..64 (SIGRTMIN..SIGRTMAX,
+			 * SI_QUEUE, address in si_value.sival_ptr) */
 	__u32 flags;	/* (in) must be 0 */
 	__u64 prepared;	/* (out) bytes now holding markers */
 };

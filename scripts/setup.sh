@@ -31,6 +31,8 @@ pkgs=(
 	python3-bpfcc bpfcc-tools
 	# Python venv and the C toolchain for the module and cffi
 	python3-venv python3-dev build-essential libffi-dev
+	# a 32-bit build of the self-tests (signal layout of compat tasks)
+	gcc-multilib
 )
 # linux-libc-dev of the same release: the selftests need UFFDIO_MOVE (6.8+)
 kernel_pkgs=(linux-image-amd64 linux-headers-amd64 linux-libc-dev)

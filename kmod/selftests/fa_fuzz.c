@@ -107,7 +107,7 @@ static unsigned long pick_cmd(uint64_t *s)
 /* The argument struct, laid out for the command's number (kmod/fault_area_uapi.h). */
 static void fill_args(uint64_t *s, unsigned long cmd, uint64_t *w)
 {
-	static const uint32_t signos[] = { 0, SIGBUS, SIGUSR1, SIGKILL, SIGSTOP, 65, 1000, ~0U };
+	static const uint32_t signos[] = { 0, SIGBUS, SIGUSR1, SIGKILL, SIGSTOP, 65, 1000, ~0U, 34, 64 };
 	int i;
 
 	for (i = 0; i < 8; i++)
@@ -116,7 +116,7 @@ static void fill_args(uint64_t *s, unsigned long cmd, uint64_t *w)
 	switch (_IOC_NR(cmd)) {
 	case 0x01:	/* prepare: start, len, signo | flags << 32 */
 		w[1] = pick_len(s);
-		w[2] = signos[rnd(s) % 8] | (rnd(s) % 8 ? 0 : rnd(s) << 32);
+		w[2] = signos[rnd(s) % 10] | (rnd(s) % 8 ? 0 : rnd(s) << 32);
 		break;
 	case 0x02:	/* map: dst, src, len, flags */
 		w[1] = pick_addr(s);
@@ -182,7 +182,9 @@ static __thread char *t_tmp;
 /* A marker was touched: map something there (fuzz areas) or the right page (verifier). */
 static void on_signal(int sig, siginfo_t *si, void *uc)
 {
-	char *page = (char *)((uintptr_t)si->si_addr & ~(PAGE - 1));
+	/* a real-time signal carries the address in si_value (SI_QUEUE), SIGBUS/SIGSEGV in si_addr */
+	void *addr = si->si_code == SI_QUEUE ? si->si_ptr : si->si_addr;
+	char *page = (char *)((uintptr_t)addr & ~(PAGE - 1));
 	int fd = in_verify((uintptr_t)page) ? verify_fd : fuzz_fd, e;
 
 	page_fill(t_tmp, seed, (page - verify_area) / PAGE);
@@ -314,7 +316,8 @@ int main(int argc, char **argv)
 	mprotect(cut + PAGE, PAGE, PROT_NONE);
 	verify_area = area_alloc(VERIFY_PAGES, false);
 	sigaction(SIGBUS, &sa, NULL);
-	sigaction(SIGUSR1, &sa, NULL);
+	sigaction(34, &sa, NULL);
+	sigaction(64, &sa, NULL);
 	for (i = 0; i < AREAS; i++)
 		fa_prepare(fuzz_fd, areas[i], AREA_PAGES * PAGE, SIGBUS, NULL);
 	for (i = 0; i < 2; i++)

@@ -17,8 +17,11 @@
 #include <grp.h>
 #include <linux/io_uring.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <sys/resource.h>
+#include <sys/swap.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -61,6 +64,7 @@ static const char *errname(int e)
 		[0] = "0", [EPERM] = "EPERM", [ENOENT] = "ENOENT", [EINTR] = "EINTR",
 		[ENOMEM] = "ENOMEM", [EFAULT] = "EFAULT", [EBUSY] = "EBUSY", [EEXIST] = "EEXIST",
 		[EINVAL] = "EINVAL", [ENOTTY] = "ENOTTY", [EAGAIN] = "EAGAIN", [EACCES] = "EACCES",
+		[EHWPOISON] = "EHWPOISON",
 	};
 	static char buf[16];
 
@@ -87,24 +91,48 @@ static int g_sigs;		/* signals received, all threads */
 static __thread char *t_tmp;	/* this thread's page to fill and move */
 static __thread struct {
 	void *addr;
-	int code, signo, count_this_page;
+	int code, signo, pid, count_this_page;
 	char *page;
+	unsigned long err, cr2, trapno;	/* from the ucontext, by on_fault_regs() */
 } t_sig;
+
+/*
+ * A read or a write that may fault into the handler: t_sig is read after it
+ * (the fence keeps the compiler from loading t_sig before the access).
+ */
+static void fault_read(const volatile char *p)
+{
+	(void)*p;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+}
+
+static void fault_write(volatile char *p, char v)
+{
+	*p = v;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+}
+
+/* The fault address a handler gets: si_addr for SIGBUS/SIGSEGV, si_value for real-time signals. */
+static void *sig_addr(int sig, const siginfo_t *si)
+{
+	return sig >= 32 ? si->si_ptr : si->si_addr;
+}
 
 static void on_fault(int sig, siginfo_t *si, void *uc)
 {
-	char *page = (char *)((uintptr_t)si->si_addr & ~(PAGE - 1));
+	char *page = (char *)((uintptr_t)sig_addr(sig, si) & ~(PAGE - 1));
 	int err, tries;
 
 	(void)uc;
 	__atomic_add_fetch(&g_sigs, 1, __ATOMIC_RELAXED);
-	t_sig.addr = si->si_addr;
+	t_sig.addr = sig_addr(sig, si);
 	t_sig.code = si->si_code;
 	t_sig.signo = sig;
+	t_sig.pid = sig >= 32 ? si->si_pid : -1;
 	t_sig.count_this_page = t_sig.page == page ? t_sig.count_this_page + 1 : 1;
 	t_sig.page = page;
 	if (page < g_area || page >= g_area + g_npages * PAGE)
-		finish(1, "signal %d for %p, outside the area", sig, si->si_addr);
+		finish(1, "signal %d for %p, outside the area", sig, t_sig.addr);
 	if (t_sig.count_this_page < g_map_after)
 		return;		/* unmapped: the access faults again */
 	/*
@@ -209,6 +237,7 @@ static void test_prepare_einval(void)
 	CHECK_ERR(fa_prepare(fd, a, PAGE, 65, NULL), EINVAL);
 	CHECK_ERR(fa_prepare(fd, a, PAGE, SIGKILL, NULL), EINVAL);
 	CHECK_ERR(fa_prepare(fd, a, PAGE, SIGSTOP, NULL), EINVAL);
+	CHECK_ERR(fa_prepare(fd, a, PAGE, SIGUSR1, NULL), EINVAL);	/* no siginfo layout with an address */
 	{
 		struct fa_prepare p = { .start = (uintptr_t)a, .len = PAGE, .flags = 1 };
 
@@ -339,11 +368,11 @@ static void test_user_fault_custom_signo(void)
 {
 	volatile char *p;
 
-	setup(4, SIGUSR1);
+	setup(4, SIGRTMIN + 2);
 	p = g_area + 3 * PAGE + 4095;
-	*p = *p;
-	CHECK(t_sig.signo == SIGUSR1 && t_sig.addr == (void *)p, "signal %d at %p, want %d at %p",
-	      t_sig.signo, t_sig.addr, SIGUSR1, p);
+	fault_write(p, *p);
+	CHECK(t_sig.signo == SIGRTMIN + 2 && t_sig.addr == (void *)p, "signal %d at %p, want %d at %p",
+	      t_sig.signo, t_sig.addr, SIGRTMIN + 2, p);
 }
 
 static void test_handler_without_map_refaults(void)
@@ -369,33 +398,33 @@ static void touch_marker_with_signo_unhandled(void)
 
 static void test_unhandled_signo_kills_with_sigbus(void)
 {
-	int signos[] = { 0, SIGUSR1 };
+	int signos[] = { 0, SIGRTMIN };
 	unsigned int i;
 
 	for (i = 0; i < 2; i++) {
 		int st;
 
 		g_dead_signo = signos[i];
-		signal(SIGUSR1, SIG_DFL);
+		signal(SIGRTMIN, SIG_DFL);
 		st = in_child(touch_marker_with_signo_unhandled);
 		CHECK(KILLED_BY(st, SIGBUS), "signo %d at default: status 0x%x", signos[i], st);
-		signal(SIGUSR1, SIG_IGN);
+		signal(SIGRTMIN, SIG_IGN);
 		st = in_child(touch_marker_with_signo_unhandled);
 		CHECK(KILLED_BY(st, SIGBUS), "signo %d ignored: status 0x%x", signos[i], st);
-		signal(SIGUSR1, SIG_DFL);
+		signal(SIGRTMIN, SIG_DFL);
 	}
 	/* caught but blocked */
-	catch(SIGUSR1);
+	catch(SIGRTMIN);
 	{
 		sigset_t set;
 		int st;
 
 		sigemptyset(&set);
-		sigaddset(&set, SIGUSR1);
+		sigaddset(&set, SIGRTMIN);
 		sigprocmask(SIG_BLOCK, &set, NULL);
-		g_dead_signo = SIGUSR1;
+		g_dead_signo = SIGRTMIN;
 		st = in_child(touch_marker_with_signo_unhandled);
-		CHECK(KILLED_BY(st, SIGBUS), "SIGUSR1 blocked: status 0x%x", st);
+		CHECK(KILLED_BY(st, SIGBUS), "SIGRTMIN blocked: status 0x%x", st);
 	}
 }
 
@@ -893,6 +922,656 @@ static void test_race_4_threads_same_64(void)
 	check_pages(g_area, 0, 64);
 }
 
+/* ---- a src page on the move, dst first, pages once shared ------------------------ */
+
+/* The sum of the /proc/vmstat counters whose names start with prefix. */
+static unsigned long long vmstat_sum(const char *prefix)
+{
+	FILE *f = fopen("/proc/vmstat", "r");
+	unsigned long long sum = 0, v;
+	char name[64];
+
+	CHECK(f, "/proc/vmstat: %s", strerror(errno));
+	while (fscanf(f, "%63s %llu", name, &v) == 2)
+		if (!strncmp(name, prefix, strlen(prefix)))
+			sum += v;
+	fclose(f);
+	return sum;
+}
+
+/* The /proc/kpageflags word of the page mapped at addr (root), 0 if none. */
+static uint64_t kpageflags(const void *addr)
+{
+	uint64_t ent = pagemap(addr), flags = 0;
+	int fd = open("/proc/kpageflags", O_RDONLY);
+
+	if (fd >= 0 && (ent & PM_PRESENT) && pread(fd, &flags, 8, PM_PFN(ent) * 8) != 8)
+		flags = 0;
+	if (fd >= 0)
+		close(fd);
+	return flags;
+}
+
+#define PM_SWAP (1ULL << 62)
+#ifndef MADV_SOFT_OFFLINE
+#define MADV_SOFT_OFFLINE 101
+#endif
+
+/* A dst that already holds a page is EEXIST, whatever src is: a racing handler learns it lost. */
+static void test_map_dst_checked_first(void)
+{
+	char *absent = area_alloc(1, false);
+
+	setup(2, 0);
+	page_fill(t_tmp, SEED, 0);
+	CHECK_ERR(fa_map(g_fd, g_area, t_tmp, PAGE, 0, NULL), 0);
+	CHECK_ERR(fa_map(g_fd, g_area, absent, PAGE, 0, NULL), EEXIST);		/* src never touched */
+	CHECK_ERR(fa_map(g_fd, g_area, absent, PAGE, FA_MAP_COPY, NULL), EEXIST);
+	CHECK_ERR(fa_map(g_fd, g_area + PAGE, absent, PAGE, 0, NULL), ENOENT);	/* a marker: src counts */
+}
+
+/* Copy mode onto a dst that holds a page allocates nothing (pgalloc_* in /proc/vmstat). */
+static void test_map_copy_eexist_allocates_nothing(void)
+{
+	const int n = 2000;
+	unsigned long long before, allocated;
+	int i;
+
+	setup(1, 0);
+	page_fill(t_tmp, SEED, 0);
+	CHECK_ERR(fa_map(g_fd, g_area, t_tmp, PAGE, FA_MAP_COPY, NULL), 0);
+	before = vmstat_sum("pgalloc_");
+	for (i = 0; i < n; i++)
+		CHECK_ERR(fa_map(g_fd, g_area, t_tmp, PAGE, FA_MAP_COPY, NULL), EEXIST);
+	allocated = vmstat_sum("pgalloc_") - before;
+	CHECK(allocated < n / 2, "%llu pages allocated during %d copies refused with EEXIST", allocated, n);
+}
+
+/*
+ * A page fork() shared, whose child has exited, is the parent's alone again:
+ * MAP moves it (do_wp_page() would reuse it too).  One CPU, so that the
+ * page's per-CPU LRU batch is the one the module drains.
+ */
+static void test_map_exclusive_after_fork_exit(void)
+{
+	cpu_set_t one;
+	uint64_t before;
+	pid_t pid;
+
+	CPU_ZERO(&one);
+	CPU_SET(0, &one);
+	CHECK(sched_setaffinity(0, sizeof(one), &one) == 0, "sched_setaffinity: %s", strerror(errno));
+	setup(1, 0);
+	page_fill(t_tmp, SEED, 0);
+	before = pagemap(t_tmp);
+	pid = fork();
+	if (pid == 0)
+		_exit(0);
+	CHECK(waitpid(pid, NULL, 0) == pid, "waitpid: %s", strerror(errno));
+	CHECK_ERR(fa_map(g_fd, g_area, t_tmp, PAGE, 0, NULL), 0);
+	CHECK(PM_PFN(pagemap(g_area)) == PM_PFN(before), "the page was copied, not moved");
+	check_pages(g_area, 0, 1);
+	g_area[0] ^= 1;
+	CHECK(g_sigs == 0, "%d signals", g_sigs);
+}
+
+/* A vmsplice()d page holds a pipe reference the map count does not show: EBUSY until it is read. */
+static void test_map_ebusy_vmspliced(void)
+{
+	struct iovec iov;
+	char buf[PAGE];
+	int pfd[2];
+	pid_t pid;
+
+	setup(1, 0);
+	page_fill(t_tmp, SEED, 0);
+	CHECK(pipe(pfd) == 0, "pipe: %s", strerror(errno));
+	iov = (struct iovec){ t_tmp, PAGE };
+	CHECK(vmsplice(pfd[1], &iov, 1, 0) == PAGE, "vmsplice: %s", strerror(errno));
+	pid = fork();
+	if (pid == 0)
+		_exit(0);
+	CHECK(waitpid(pid, NULL, 0) == pid, "waitpid: %s", strerror(errno));
+	CHECK_ERR(fa_map(g_fd, g_area, t_tmp, PAGE, 0, NULL), EBUSY);
+	CHECK(read(pfd[0], buf, PAGE) == PAGE && page_check(buf, SEED, 0), "the pipe lost the page");
+	CHECK_ERR(fa_map(g_fd, g_area, t_tmp, PAGE, 0, NULL), 0);	/* the reference is gone */
+	check_pages(g_area, 0, 1);
+}
+
+/*
+ * Swap on a zram device for fn, run in a child so that swapoff follows
+ * even when fn fails.  /sys/class/zram-control gives a device of our own.
+ */
+static void with_zram_swap(void (*fn)(void))
+{
+	char dev[32], path[64];
+	int id = -1, st;
+	FILE *f;
+
+	if (system("modprobe zram num_devices=0 2>/dev/null || modprobe zram") != 0)
+		SKIP("no zram module");
+	f = fopen("/sys/class/zram-control/hot_add", "r");
+	CHECK(f && fscanf(f, "%d", &id) == 1, "zram hot_add: %s", strerror(errno));
+	fclose(f);
+	snprintf(dev, sizeof(dev), "/dev/zram%d", id);
+	snprintf(path, sizeof(path), "/sys/block/zram%d/disksize", id);
+	f = fopen(path, "w");
+	CHECK(f && fputs("64M", f) >= 0 && fclose(f) == 0, "%s: %s", path, strerror(errno));
+	snprintf(path, sizeof(path), "mkswap -q %s", dev);
+	CHECK(system(path) == 0, "%s failed", path);
+	CHECK(swapon(dev, 0) == 0, "swapon %s: %s", dev, strerror(errno));
+	st = in_child(fn);
+	swapoff(dev);
+	f = fopen("/sys/class/zram-control/hot_remove", "w");
+	if (f) {
+		fprintf(f, "%d", id);
+		fclose(f);
+	}
+	if (WIFEXITED(st))
+		_exit(WEXITSTATUS(st));	/* fn wrote its reason, if any */
+	FAIL("killed by %s", strsignal(WTERMSIG(st)));
+}
+
+/* Page n pages of src out to swap; each pte must then be a swap entry. */
+static void page_out(char *src, unsigned long n)
+{
+	unsigned long i;
+
+	for (i = 0; i < n; i++)
+		page_fill(src + i * PAGE, SEED, i);
+	CHECK(madvise(src, n * PAGE, MADV_PAGEOUT) == 0, "MADV_PAGEOUT: %s", strerror(errno));
+	for (i = 0; i < n; i++)
+		CHECK(pagemap(src + i * PAGE) & PM_SWAP, "page %lu not swapped out (pagemap %#llx)", i,
+		      (unsigned long long)pagemap(src + i * PAGE));
+}
+
+static void map_from_swap(void)
+{
+	char *src = area_alloc(16, false);
+
+	setup(16, 0);
+	page_out(src, 16);
+	CHECK_ERR(fa_map(g_fd, g_area, src, 8 * PAGE, 0, NULL), 0);
+	CHECK_ERR(fa_map(g_fd, g_area + 8 * PAGE, src + 8 * PAGE, 8 * PAGE, FA_MAP_COPY, NULL), 0);
+	check_pages(g_area, 0, 16);
+	CHECK(!(pagemap(src) & (PM_PRESENT | PM_SWAP)), "src page 0 still there after a move");
+	check_pages(src, 8, 8);
+}
+
+/* A src page that is swapped out is faulted back in, not ENOENT. */
+static void test_map_src_swapped_out(void)
+{
+	with_zram_swap(map_from_swap);
+}
+
+static void map_from_swapcache(void)
+{
+	char *src = area_alloc(16, false);
+	unsigned long i;
+
+	setup(16, 0);
+	page_out(src, 16);
+	/* read back through the swap cache: readahead, then a read fault maps the cached page */
+	CHECK(madvise(src, 16 * PAGE, MADV_WILLNEED) == 0, "MADV_WILLNEED: %s", strerror(errno));
+	usleep(100000);
+	for (i = 0; i < 16; i++) {
+		CHECK(page_check(src + i * PAGE, SEED, i), "src page %lu wrong after swap-in", i);
+		CHECK(kpageflags(src + i * PAGE) & (1ULL << KPF_SWAPCACHE), "src page %lu not in the swap cache",
+		      i);
+	}
+	CHECK_ERR(fa_map(g_fd, g_area, src, 16 * PAGE, 0, NULL), 0);
+	check_pages(g_area, 0, 16);
+	for (i = 0; i < 16; i++)
+		g_area[i * PAGE] ^= 1;	/* writable: the stale swap copy must not come back */
+	CHECK(madvise(g_area, 16 * PAGE, MADV_PAGEOUT) == 0, "MADV_PAGEOUT of dst: %s", strerror(errno));
+	for (i = 0; i < 16; i++)
+		g_area[i * PAGE] ^= 1;
+	check_pages(g_area, 0, 16);
+}
+
+/* A src page in the swap cache (and exclusive) moves, as UFFDIO_MOVE moves it. */
+static void test_map_src_swapcache(void)
+{
+	with_zram_swap(map_from_swapcache);
+}
+
+static volatile int mig_stop, mig_next = -1;
+static volatile int mig_ok, mig_fail;
+static char *mig_src;
+
+/* Migrate page mig_next of mig_src (or page 0 when it is -1) until told to stop. */
+static void *soft_offline_loop(void *arg)
+{
+	(void)arg;
+	while (!mig_stop) {
+		int next = __atomic_load_n(&mig_next, __ATOMIC_ACQUIRE);
+		char *p = mig_src + (next < 0 ? 0 : next) * PAGE;
+
+		if (madvise(p, PAGE, MADV_SOFT_OFFLINE) == 0)
+			mig_ok++;
+		else
+			mig_fail++;
+	}
+	return NULL;
+}
+
+/*
+ * A src page under migration is not absent.  MADV_SOFT_OFFLINE migrates a
+ * page on this one-node guest (move_pages(2) to the node a page is on does
+ * not): its pte is a migration entry meanwhile.  Copy mode from a page
+ * migrated over and over, then move mode of pages migrated just ahead of
+ * the map, each phase until 20 migrations or 8 s.
+ */
+static void test_map_src_migrating(void)
+{
+	const int n = 4096;
+	unsigned long long migrated = vmstat_sum("pgmigrate_success");
+	uint64_t t0 = now_ns();
+	pthread_t tid;
+	int i, j, err;
+
+	setup(2 * n, 0);
+	mig_src = area_alloc(n, false);
+	page_fill(mig_src, SEED, 0);
+	CHECK(pthread_create(&tid, NULL, soft_offline_loop, NULL) == 0, "pthread_create");
+	for (i = 0; i < n && mig_ok < 20 && now_ns() - t0 < 8000000000ULL; i++) {
+		err = fa_map(g_fd, g_area + i * PAGE, mig_src, PAGE, FA_MAP_COPY, NULL);
+		if (err) {
+			mig_stop = 1;
+			FAIL("copy %d from a migrating page: %s (%d migrations so far)", i, errname(err), mig_ok);
+		}
+		CHECK(page_check(g_area + i * PAGE, SEED, 0), "copy %d wrong", i);
+	}
+	CHECK(mig_ok >= 20, "%d soft offlines (%d failed) in %d copies: the race was not run", mig_ok,
+	      mig_fail, i);
+	for (j = 1; j < n; j++)
+		page_fill(mig_src + j * PAGE, SEED, n + j);
+	t0 = now_ns();
+	for (j = 1; j < n && mig_ok < 40 && now_ns() - t0 < 8000000000ULL; j++) {
+		__atomic_store_n(&mig_next, j + 1 < n ? j + 1 : j, __ATOMIC_RELEASE);
+		err = fa_map(g_fd, g_area + (n + j) * PAGE, mig_src + j * PAGE, PAGE, 0, NULL);
+		if (err) {
+			mig_stop = 1;
+			FAIL("move %d from a migrating page: %s (%d migrations so far)", j, errname(err), mig_ok);
+		}
+		CHECK(page_check(g_area + (n + j) * PAGE, SEED, n + j), "moved page %d wrong", j);
+	}
+	mig_stop = 1;
+	pthread_join(tid, NULL);
+	migrated = vmstat_sum("pgmigrate_success") - migrated;
+	CHECK(mig_ok >= 40 && migrated >= 40, "%d soft offlines (%d failed), %llu migrations in %d copies "
+	      "and %d moves: the race was not run", mig_ok, mig_fail, migrated, i, j - 1);
+}
+
+static void exit_with_si_code(int sig, siginfo_t *si, void *uc)
+{
+	(void)sig;
+	(void)uc;
+	_exit(si->si_code == BUS_ADRERR ? 0 : 100 + si->si_code);
+}
+
+static void close_then_touch_caught(void)
+{
+	struct sigaction sa = { .sa_sigaction = exit_with_si_code, .sa_flags = SA_SIGINFO };
+	volatile char *a = area_alloc(2, false);
+	int fd = fa_open();
+
+	if (fa_prepare(fd, (void *)a, 2 * PAGE, 0, NULL))
+		_exit(10);
+	close(fd);
+	sigaction(SIGBUS, &sa, NULL);
+	(void)a[PAGE];
+	_exit(11);
+}
+
+/*
+ * A marker left by a closed file is the module's own: a plain SIGBUS
+ * (BUS_ADRERR), not the core mm's machine-check one (BUS_MCEERR_AR, and
+ * "MCE: Killing ..." in dmesg).
+ */
+static void test_closed_marker_plain_sigbus(void)
+{
+	int st = in_child(close_then_touch_caught);
+
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status 0x%x: si_code %d, want BUS_ADRERR (%d)", st,
+	      WIFEXITED(st) ? WEXITSTATUS(st) - 100 : -1, BUS_ADRERR);
+}
+
+/* ---- issue 12: the OOM reaper, RELEASE racing a fault, signals, sealed/read-only/pkey memory ---- */
+
+static void child_prepares_and_waits(int ready_fd)
+{
+	const unsigned long n = 512;
+	char *a = area_alloc(n, false), *b = area_alloc(n, false);
+	int fd = fa_open();
+
+	if (!a || !b || fd < 0 || fa_prepare(fd, a, n * PAGE, 0, NULL))
+		_exit(10);
+	memset(b, 1, n * PAGE);		/* something for the reaper to free */
+	if (write(ready_fd, "r", 1) != 1)
+		_exit(11);
+	for (;;)
+		pause();
+}
+
+/*
+ * The OOM reaper (here through process_mrelease) must be able to reap a
+ * killed process that used FA_IOC_PREPARE: its mmu notifier gets a
+ * non-blockable MMU_NOTIFY_UNMAP and must not refuse it.
+ */
+static void test_oom_reaper_process_mrelease(void)
+{
+	int round, eagain = 0, reaped = 0, pfd[2];
+
+	for (round = 0; round < 20; round++) {
+		pid_t pid;
+		int pidfd, ret, st;
+		char c;
+
+		CHECK(pipe(pfd) == 0, "pipe: %s", strerror(errno));
+		pid = fork();
+		CHECK(pid >= 0, "fork: %s", strerror(errno));
+		if (pid == 0) {
+			close(pfd[0]);
+			child_prepares_and_waits(pfd[1]);
+		}
+		close(pfd[1]);
+		CHECK(read(pfd[0], &c, 1) == 1, "the child did not prepare its area");
+		close(pfd[0]);
+		pidfd = syscall(434 /* pidfd_open */, pid, 0);
+		CHECK(pidfd >= 0, "pidfd_open: %s", strerror(errno));
+		kill(pid, SIGKILL);
+		ret = syscall(448 /* process_mrelease */, pidfd, 0);
+		if (ret < 0 && errno == EAGAIN)
+			eagain++;
+		else if (ret == 0)
+			reaped++;
+		else
+			CHECK(errno == ESRCH, "process_mrelease: %s", strerror(errno));
+		close(pidfd);
+		CHECK(waitpid(pid, &st, 0) == pid && KILLED_BY(st, SIGKILL), "child status 0x%x", st);
+	}
+	CHECK(eagain == 0, "process_mrelease gave EAGAIN in %d of 20 rounds (%d returned 0)", eagain, reaped);
+}
+
+/* /dev/kmsg opened at its end: what the kernel logs from now on. */
+static int kmsg_open_end(void)
+{
+	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK);
+
+	if (fd >= 0)
+		lseek(fd, 0, SEEK_END);
+	return fd;
+}
+
+/*
+ * The first record since kmsg_open_end() that contains what, into line;
+ * false if none.  (Cases run one at a time: nothing else touches markers.)
+ */
+static bool kmsg_find(int fd, const char *what, char *line, size_t cap)
+{
+	char rec[1024];
+	ssize_t n;
+
+	for (;;) {
+		n = read(fd, rec, sizeof(rec) - 1);
+		if (n < 0 && errno == EPIPE)
+			continue;	/* overwritten records: go on with the rest */
+		if (n <= 0)
+			return false;
+		rec[n] = 0;
+		if (strstr(rec, what)) {
+			snprintf(line, cap, "%s", rec);
+			return true;
+		}
+	}
+}
+
+static volatile int race_stop;
+static int race_mceerr;
+
+static void on_race_fault(int sig, siginfo_t *si, void *uc)
+{
+	char *page = (char *)((uintptr_t)si->si_addr & ~(PAGE - 1));
+	int err;
+
+	(void)uc;
+	if (si->si_code == BUS_MCEERR_AR || si->si_code == BUS_MCEERR_AO) {
+		/* the core's poison SIGBUS: returning would fault again on the same pte */
+		__atomic_store_n(&race_mceerr, 1, __ATOMIC_RELAXED);
+		race_stop = 1;
+		signal(SIGBUS, SIG_IGN);
+		finish(1, "SIGBUS with BUS_MCEERR_A%c at %p: a marker met as hardware poison",
+		       si->si_code == BUS_MCEERR_AR ? 'R' : 'O', si->si_addr);
+	}
+	if (!t_tmp)
+		t_tmp = area_alloc(1, false);
+	page_fill(t_tmp, SEED, (page - g_area) / PAGE);
+	/* EINVAL: released meanwhile (the access then finds a none pte); EEXIST: mapped by another */
+	err = fa_map(g_fd, page, t_tmp, PAGE, 0, NULL);
+	if (err && err != EINVAL && err != EEXIST && err != EBUSY)
+		finish(1, "FA_IOC_MAP of %p in the race: %s", page, errname(err));
+}
+
+static void *race_touch(void *arg)
+{
+	unsigned long i = (uintptr_t)arg;
+
+	t_tmp = area_alloc(1, false);
+	while (!race_stop) {
+		(void)*(volatile char *)(g_area + (i % g_npages) * PAGE);
+		i += 7;
+	}
+	return NULL;
+}
+
+/*
+ * FA_IOC_RELEASE while threads fault on the range: a thread that read the
+ * marker before the release must get a retry (then a zero page), never the
+ * core mm's "hardware poison" SIGBUS for a stale marker.
+ */
+static void test_release_race_no_mce(void)
+{
+	const int nthreads = 3, max_rounds = 3000;
+	struct sigaction sa = { .sa_sigaction = on_race_fault, .sa_flags = SA_SIGINFO };
+	pthread_t tid[3];
+	uint64_t deadline;
+	char line[1024];
+	int i, rounds, kfd;
+
+	g_fd = fa_open();
+	g_npages = 16;
+	g_area = area_alloc(g_npages, false);
+	CHECK(g_fd >= 0 && g_area, "setup: %s", strerror(errno));
+	sigaction(SIGBUS, &sa, NULL);
+	kfd = kmsg_open_end();
+	CHECK(kfd >= 0, "open /dev/kmsg: %s", strerror(errno));
+	CHECK_ERR(fa_prepare(g_fd, g_area, g_npages * PAGE, 0, NULL), 0);
+	for (i = 0; i < nthreads; i++)
+		pthread_create(&tid[i], NULL, race_touch, (void *)(uintptr_t)(i * 5));
+	deadline = now_ns() + 10 * 1000000000ULL;
+	for (rounds = 0; rounds < max_rounds && now_ns() < deadline && !race_stop; rounds++) {
+		CHECK_ERR(fa_release(g_fd, g_area, g_npages * PAGE), 0);
+		CHECK_ERR(fa_prepare(g_fd, g_area, g_npages * PAGE, 0, NULL), 0);
+	}
+	race_stop = 1;
+	for (i = 0; i < nthreads; i++)
+		pthread_join(tid[i], NULL);
+	CHECK(!race_mceerr, "a BUS_MCEERR SIGBUS after %d rounds", rounds);
+	CHECK(!kmsg_find(kfd, "MCE: Killing", line, sizeof(line)),
+	      "after %d rounds the kernel logged: %s", rounds, line);
+	CHECK(stats().user_faults > 0, "no fault met a marker in %d rounds", rounds);
+}
+
+static void touch_rt_marker_with_full_queue(void)
+{
+	struct rlimit none = { 0, 0 };
+	volatile char *a = area_alloc(1, false);
+	int fd = fa_open();
+
+	catch(SIGRTMIN + 1);
+	if (setrlimit(RLIMIT_SIGPENDING, &none) || fa_prepare(fd, (void *)a, PAGE, SIGRTMIN + 1, NULL))
+		_exit(10);
+	(void)a[0];	/* the signal cannot be queued: never refault forever */
+	_exit(11);
+}
+
+/* A real-time signal that cannot be queued (RLIMIT_SIGPENDING) kills with SIGBUS. */
+static void test_signal_rt_queue_full_sigbus(void)
+{
+	pid_t pid = fork();
+	int st, waited;
+
+	CHECK(pid >= 0, "fork: %s", strerror(errno));
+	if (pid == 0)
+		touch_rt_marker_with_full_queue();
+	for (waited = 0; waited < 300 && waitpid(pid, &st, WNOHANG) == 0; waited++)
+		usleep(10000);
+	if (waited == 300) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &st, 0);
+		FAIL("the child still ran 3 s after touching the marker (refaulting); killed");
+	}
+	CHECK(!(WIFEXITED(st) && WEXITSTATUS(st) == 10), "setup failed in the child");
+	CHECK(KILLED_BY(st, SIGBUS), "child status 0x%x, want death by SIGBUS", st);
+}
+
+/*
+ * A real-time signal carries the address in si_value (si_code SI_QUEUE,
+ * from no process); signals whose siginfo has no room for it are refused.
+ */
+static void test_signal_rt_si_value(void)
+{
+	volatile char *p;
+	const int legacy[] = { SIGUSR1, SIGUSR2, SIGALRM, SIGCHLD, SIGHUP, SIGILL, SIGTRAP, SIGFPE };
+	unsigned int i;
+
+	setup(2, SIGRTMIN);
+	p = g_area + PAGE + 17;
+	fault_read(p);
+	CHECK(t_sig.signo == SIGRTMIN && t_sig.code == SI_QUEUE, "signal %d code %d, want %d code SI_QUEUE",
+	      t_sig.signo, t_sig.code, SIGRTMIN);
+	CHECK(t_sig.addr == (void *)p, "si_value %p, fault at %p", t_sig.addr, p);
+	CHECK(t_sig.pid == 0, "si_pid %d, want 0 (the kernel)", t_sig.pid);
+	for (i = 0; i < sizeof(legacy) / sizeof(legacy[0]); i++)
+		CHECK_ERR(fa_prepare(g_fd, g_area, PAGE, legacy[i], NULL), EINVAL);
+	CHECK_ERR(fa_prepare(g_fd, g_area, PAGE, SIGSEGV, NULL), 0);
+	catch(SIGSEGV);
+	fault_read(g_area);
+	CHECK(t_sig.signo == SIGSEGV && t_sig.code == SEGV_ACCERR && t_sig.addr == g_area,
+	      "SIGSEGV: signal %d code %d at %p", t_sig.signo, t_sig.code, t_sig.addr);
+}
+
+/* SIGRTMAX (64) is a valid signal too. */
+static void test_signal_sigrtmax(void)
+{
+	volatile char *p;
+
+	setup(1, 64);
+	p = g_area + 99;
+	fault_read(p);
+	CHECK(t_sig.signo == 64 && t_sig.addr == (void *)p, "signal %d at %p, want 64 at %p", t_sig.signo,
+	      t_sig.addr, p);
+}
+
+static void on_fault_regs(int sig, siginfo_t *si, void *uc)
+{
+	ucontext_t *u = uc;
+
+	t_sig.err = u->uc_mcontext.gregs[REG_ERR];
+#ifdef __x86_64__
+	t_sig.cr2 = u->uc_mcontext.gregs[REG_CR2];
+#else
+	t_sig.cr2 = u->uc_mcontext.cr2;		/* a 32-bit (compat) build */
+#endif
+	t_sig.trapno = u->uc_mcontext.gregs[REG_TRAPNO];
+	on_fault(sig, si, uc);
+}
+
+/* The handler's ucontext tells a read from a write: REG_ERR, REG_CR2, REG_TRAPNO as a page fault's. */
+static void test_signal_regs_err_cr2(void)
+{
+	struct sigaction sa = { .sa_sigaction = on_fault_regs, .sa_flags = SA_SIGINFO };
+	volatile char *r, *w;
+
+	setup(2, 0);
+	sigaction(SIGBUS, &sa, NULL);
+	r = g_area + 5;
+	w = g_area + PAGE + 6;
+	fault_read(r);
+	CHECK(t_sig.trapno == 14 && (t_sig.err & 6) == 4 && t_sig.cr2 == (uintptr_t)r,
+	      "read: REG_TRAPNO %lu REG_ERR %#lx REG_CR2 %#lx, want 14, user read (4), %p",
+	      t_sig.trapno, t_sig.err, t_sig.cr2, r);
+	fault_write(w, 1);
+	CHECK(t_sig.trapno == 14 && (t_sig.err & 6) == 6 && t_sig.cr2 == (uintptr_t)w,
+	      "write: REG_TRAPNO %lu REG_ERR %#lx REG_CR2 %#lx, want 14, user write (6), %p",
+	      t_sig.trapno, t_sig.err, t_sig.cr2, w);
+}
+
+/* mseal()ed memory must not change: PREPARE would discard it. */
+static void test_prepare_eperm_sealed(void)
+{
+	char *a = area_alloc(4, false);
+	int fd = fa_open();
+
+	CHECK(fd >= 0 && a, "setup: %s", strerror(errno));
+	memset(a, 3, 4 * PAGE);
+	if (syscall(462 /* mseal */, a + 2 * PAGE, 2 * PAGE, 0))
+		SKIP("mseal: %s", strerror(errno));
+	CHECK_ERR(fa_prepare(fd, a + 2 * PAGE, 2 * PAGE, 0, NULL), EPERM);
+	CHECK_ERR(fa_prepare(fd, a, 4 * PAGE, 0, NULL), EPERM);	/* partly sealed */
+	CHECK(a[0] == 3 && a[3 * PAGE] == 3, "data discarded by a refused PREPARE");
+	CHECK_ERR(fa_prepare(fd, a, 2 * PAGE, 0, NULL), 0);		/* the unsealed part */
+}
+
+/* MAP fills dst as a write would: a read-only dst (sealed or not) is refused, as UFFDIO_MOVE does. */
+static void test_map_einval_readonly_dst(void)
+{
+	char *src = area_alloc(2, false);
+
+	setup(2, 0);
+	CHECK(src, "mmap: %s", strerror(errno));
+	page_fill(src, SEED, 0);
+	page_fill(src + PAGE, SEED, 1);
+	CHECK(mprotect(g_area, 2 * PAGE, PROT_READ) == 0 && mprotect(src, 2 * PAGE, PROT_READ) == 0,
+	      "mprotect: %s", strerror(errno));
+	CHECK_ERR(fa_map(g_fd, g_area, src, PAGE, 0, NULL), EINVAL);
+	CHECK_ERR(fa_map(g_fd, g_area, src, PAGE, FA_MAP_COPY, NULL), EINVAL);
+	if (syscall(462 /* mseal */, g_area + PAGE, PAGE, 0) == 0)
+		CHECK_ERR(fa_map(g_fd, g_area + PAGE, src + PAGE, PAGE, 0, NULL), EINVAL);
+	CHECK(page_check(src, SEED, 0), "src lost its page on a refused MAP");
+}
+
+/*
+ * Memory whose protection key forbids writes can be neither prepared nor
+ * filled.  (dst and src must agree on vm_page_prot, which holds the key,
+ * so a map meets the same key on both.)
+ */
+static void test_pkey_write_denied_efault(void)
+{
+	char *src = area_alloc(1, false);
+	int pkey;
+
+	setup(2, 0);
+	pkey = syscall(SYS_pkey_alloc, 0, 0);
+	if (pkey < 0)
+		SKIP("no pkeys (pkey_alloc %s)", strerror(errno));
+	page_fill(src, SEED, 1);
+	CHECK(syscall(SYS_pkey_mprotect, g_area + PAGE, PAGE, PROT_READ | PROT_WRITE, pkey) == 0 &&
+	      syscall(SYS_pkey_mprotect, src, PAGE, PROT_READ | PROT_WRITE, pkey) == 0,
+	      "pkey_mprotect: %s", strerror(errno));
+	CHECK(pkey_set(pkey, PKEY_DISABLE_WRITE) == 0, "pkey_set: %s", strerror(errno));
+	CHECK_ERR(fa_map(g_fd, g_area + PAGE, src, PAGE, 0, NULL), EFAULT);
+	CHECK_ERR(fa_map(g_fd, g_area + PAGE, src, PAGE, FA_MAP_COPY, NULL), EFAULT);
+	CHECK_ERR(fa_prepare(g_fd, g_area + PAGE, PAGE, 0, NULL), EFAULT);
+	CHECK(pkey_set(pkey, PKEY_DISABLE_ACCESS) == 0, "pkey_set: %s", strerror(errno));
+	CHECK_ERR(fa_map(g_fd, g_area + PAGE, src, PAGE, FA_MAP_COPY, NULL), EFAULT);
+	CHECK(pkey_set(pkey, 0) == 0, "pkey_set: %s", strerror(errno));
+	CHECK(page_check(src, SEED, 1), "src changed under a write-denying pkey");
+	CHECK_ERR(fa_map(g_fd, g_area + PAGE, src, PAGE, 0, NULL), 0);
+	check_pages(g_area, 1, 1);
+}
+
 /* ---- main --------------------------------------------------------------------- */
 
 static const fa_test_t fa_tests[] = {
@@ -929,6 +1608,23 @@ static const fa_test_t fa_tests[] = {
 	{ "open-eacces-unprivileged", test_open_eacces_unprivileged },
 	{ "threads-4x256", test_threads_4x256 },
 	{ "race-4-threads-same-64", test_race_4_threads_same_64 },
+	{ "map-dst-checked-first", test_map_dst_checked_first },
+	{ "map-copy-eexist-allocates-nothing", test_map_copy_eexist_allocates_nothing },
+	{ "map-exclusive-after-fork-exit", test_map_exclusive_after_fork_exit },
+	{ "map-ebusy-vmspliced", test_map_ebusy_vmspliced },
+	{ "map-src-swapped-out", test_map_src_swapped_out },
+	{ "map-src-swapcache", test_map_src_swapcache },
+	{ "map-src-migrating", test_map_src_migrating },
+	{ "closed-marker-plain-sigbus", test_closed_marker_plain_sigbus },
+	{ "oom-reaper-process-mrelease", test_oom_reaper_process_mrelease },
+	{ "release-race-no-mce", test_release_race_no_mce },
+	{ "signal-rt-queue-full-sigbus", test_signal_rt_queue_full_sigbus },
+	{ "signal-rt-si-value", test_signal_rt_si_value },
+	{ "signal-sigrtmax", test_signal_sigrtmax },
+	{ "signal-regs-err-cr2", test_signal_regs_err_cr2 },
+	{ "prepare-eperm-sealed", test_prepare_eperm_sealed },
+	{ "map-einval-readonly-dst", test_map_einval_readonly_dst },
+	{ "pkey-write-denied-efault", test_pkey_write_denied_efault },
 };
 
 static void run_one(const fa_test_t *t)
