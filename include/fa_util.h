@@ -149,17 +149,27 @@ static inline uint64_t pagemap(const void *addr)
 #define PM_PRESENT (1ULL << 63)
 #define PM_PFN(e) ((e) & ((1ULL << 55) - 1))
 
+/* The /proc/kpageflags word of the page mapped at addr (root only: pfns), 0 if none. */
+static inline uint64_t kpageflags(const void *addr)
+{
+	uint64_t ent = pagemap(addr), flags = 0;
+	int fd;
+
+	if (!(ent & PM_PRESENT) || !PM_PFN(ent))
+		return 0;
+	fd = open("/proc/kpageflags", O_RDONLY);
+	if (fd < 0)
+		return 0;
+	if (pread(fd, &flags, 8, PM_PFN(ent) * 8) != 8)
+		flags = 0;
+	close(fd);
+	return flags;
+}
+
 /* Whether the page mapped at addr is part of a transparent huge page (root only: pfns). */
 static inline bool page_is_thp(const void *addr)
 {
-	uint64_t ent = pagemap(addr), flags = 0;
-	int fd = open("/proc/kpageflags", O_RDONLY);
-
-	if (fd >= 0 && (ent & PM_PRESENT) && pread(fd, &flags, 8, PM_PFN(ent) * 8) != 8)
-		flags = 0;
-	if (fd >= 0)
-		close(fd);
-	return (ent & PM_PRESENT) && PM_PFN(ent) && (flags & (1ULL << KPF_THP));
+	return kpageflags(addr) & (1ULL << KPF_THP);
 }
 
 /*

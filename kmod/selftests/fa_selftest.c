@@ -233,7 +233,7 @@ static void test_prepare_einval(void)
 	CHECK_ERR(fa_prepare(fd, (void *)-PAGE, 2 * PAGE, 0, NULL), EINVAL);	/* overflow */
 	CHECK_ERR(fa_prepare(fd, (void *)0xffff888000000000UL, PAGE, 0, NULL), EINVAL);
 	/* above TASK_SIZE with 4- and 5-level page tables alike */
-	CHECK_ERR(fa_prepare(fd, (void *)((1UL << 56) - PAGE), 2 * PAGE, 0, NULL), EINVAL);
+	CHECK_ERR(fa_prepare(fd, (void *)(uintptr_t)((1ULL << 56) - PAGE), 2 * PAGE, 0, NULL), EINVAL);
 	CHECK_ERR(fa_prepare(fd, a, PAGE, 65, NULL), EINVAL);
 	CHECK_ERR(fa_prepare(fd, a, PAGE, SIGKILL, NULL), EINVAL);
 	CHECK_ERR(fa_prepare(fd, a, PAGE, SIGSTOP, NULL), EINVAL);
@@ -937,19 +937,6 @@ static unsigned long long vmstat_sum(const char *prefix)
 			sum += v;
 	fclose(f);
 	return sum;
-}
-
-/* The /proc/kpageflags word of the page mapped at addr (root), 0 if none. */
-static uint64_t kpageflags(const void *addr)
-{
-	uint64_t ent = pagemap(addr), flags = 0;
-	int fd = open("/proc/kpageflags", O_RDONLY);
-
-	if (fd >= 0 && (ent & PM_PRESENT) && pread(fd, &flags, 8, PM_PFN(ent) * 8) != 8)
-		flags = 0;
-	if (fd >= 0)
-		close(fd);
-	return flags;
 }
 
 #define PM_SWAP (1ULL << 62)
