@@ -1574,6 +1574,46 @@ static void test_pkey_write_denied_efault(void)
 
 /* ---- main --------------------------------------------------------------------- */
 
+/*
+ * close() is bounded: FA_SCALE_PAGES (default 1,000,000) single-page areas,
+ * alternating between two files of one mm so the registry interleaves them;
+ * closing one must take under 2 s and leave the other's areas registered.
+ * An unregister that rescans the registry per area is quadratic here.
+ */
+static void test_close_1m_interleaved_fast(void)
+{
+	const char *env = getenv("FA_SCALE_PAGES");
+	unsigned long i, n = env ? strtoul(env, NULL, 0) : 1000000;
+	uint64_t t0, t_prep, t_close;
+	int fd[2];
+	char *a;
+
+	alarm(120);
+	CHECK(n >= 4 && n % 2 == 0, "FA_SCALE_PAGES=%lu: give an even number >= 4", n);
+	fd[0] = fa_open();
+	fd[1] = fa_open();
+	CHECK(fd[0] >= 0 && fd[1] >= 0, "open: %s", strerror(errno));
+	a = area_alloc(n, false);
+	CHECK(a, "mmap of %lu pages: %s", n, strerror(errno));
+	t0 = now_ns();
+	for (i = 0; i < n; i++)
+		CHECK_ERR(fa_prepare(fd[i & 1], a + i * PAGE, PAGE, 0, NULL), 0);
+	t_prep = now_ns() - t0;
+	t0 = now_ns();
+	close(fd[0]);
+	t_close = now_ns() - t0;
+	printf("# %lu single-page areas on two files: PREPARE %.3f s, close() of one %.3f s\n",
+	       n, t_prep / 1e9, t_close / 1e9);
+	fflush(stdout);
+	CHECK(t_close < 2000000000ULL, "close() of %lu interleaved areas took %.3f s, want < 2 s",
+	      n / 2, t_close / 1e9);
+	/* the other file's areas survive, the closed file's are gone */
+	CHECK_ERR(fa_release(fd[1], a + PAGE, PAGE), 0);
+	CHECK_ERR(fa_release(fd[1], a + (n - 1) * PAGE, PAGE), 0);
+	CHECK_ERR(fa_release(fd[1], a, PAGE), EINVAL);
+	close(fd[1]);
+}
+
 static const fa_test_t fa_tests[] = {
 	{ "unknown-ioctl-enotty", test_unknown_ioctl_enotty },
 	{ "prepare-einval", test_prepare_einval },
@@ -1625,6 +1665,7 @@ static const fa_test_t fa_tests[] = {
 	{ "prepare-eperm-sealed", test_prepare_eperm_sealed },
 	{ "map-einval-readonly-dst", test_map_einval_readonly_dst },
 	{ "pkey-write-denied-efault", test_pkey_write_denied_efault },
+	{ "close-1m-interleaved-fast", test_close_1m_interleaved_fast },
 };
 
 static void run_one(const fa_test_t *t)
