@@ -1614,6 +1614,99 @@ static void test_close_1m_interleaved_fast(void)
 	close(fd[1]);
 }
 
+/*
+ * SIGKILL ends a long PREPARE or MAP promptly.  op() runs in a child that
+ * writes to ready_fd just before its ioctl.  Once to completion, to learn its
+ * time T (ioctl and exit); once killed T/4 after it is ready: it must be
+ * gone within T/2.  Without a fatal-signal check the ioctl runs on to its
+ * end, about 3T/4.  Too fast a machine (T < 0.2 s) cannot tell: skip.
+ */
+static int ready_fd;
+
+static uint64_t run_until_reaped(void (*op)(void), uint64_t kill_after, int *status)
+{
+	uint64_t t;
+	int pfd[2];
+	char c;
+	pid_t pid;
+
+	CHECK(pipe(pfd) == 0, "pipe: %s", strerror(errno));
+	pid = fork();
+	CHECK(pid >= 0, "fork: %s", strerror(errno));
+	if (pid == 0) {
+		close(pfd[0]);
+		ready_fd = pfd[1];
+		op();
+		_exit(0);
+	}
+	close(pfd[1]);
+	CHECK(read(pfd[0], &c, 1) == 1, "child died before its ioctl");
+	t = now_ns();
+	if (kill_after) {
+		usleep(kill_after / 1000);
+		t = now_ns();
+		kill(pid, SIGKILL);
+	}
+	waitpid(pid, status, 0);
+	close(pfd[0]);
+	return now_ns() - t;
+}
+
+static void sigkill_bounded(void (*op)(void), const char *what)
+{
+	uint64_t full, late;
+	int st;
+
+	full = run_until_reaped(op, 0, &st);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s: the unkilled run failed, status 0x%x", what, st);
+	if (full < 200000000ULL)
+		SKIP("%s took %.3f s: too fast to tell a prompt kill", what, full / 1e9);
+	late = run_until_reaped(op, full / 4, &st);
+	printf("# %s: %.3f s in all, gone %.3f s after SIGKILL\n", what, full / 1e9, late / 1e9);
+	fflush(stdout);
+	CHECK(KILLED_BY(st, SIGKILL), "%s: status 0x%x, want death by SIGKILL", what, st);
+	CHECK(late < full / 2, "%s: gone %.3f s after SIGKILL, want < %.3f s (half of its %.3f s)",
+	      what, late / 1e9, full / 2e9, full / 1e9);
+}
+
+#define KILL_PREPARE_PAGES (2UL << 20)	/* 8 GiB of address space, 16 MiB of page tables */
+#define KILL_MAP_PAGES (32UL << 10)	/* 128 MiB moved */
+
+static void op_prepare_large(void)
+{
+	int fd = fa_open();
+	char *a = area_alloc(KILL_PREPARE_PAGES, false);
+
+	if (fd < 0 || !a || write(ready_fd, "r", 1) != 1)
+		_exit(3);
+	_exit(fa_prepare(fd, a, KILL_PREPARE_PAGES * PAGE, 0, NULL) ? 4 : 0);
+}
+
+static void op_map_many(void)
+{
+	int fd = fa_open();
+	char *dst = area_alloc(KILL_MAP_PAGES, false), *src = area_alloc(KILL_MAP_PAGES, false);
+	unsigned long i;
+
+	if (fd < 0 || !dst || !src || fa_prepare(fd, dst, KILL_MAP_PAGES * PAGE, 0, NULL))
+		_exit(3);
+	for (i = 0; i < KILL_MAP_PAGES; i++)
+		src[i * PAGE] = 1;
+	if (write(ready_fd, "r", 1) != 1)
+		_exit(3);
+	_exit(fa_map(fd, dst, src, KILL_MAP_PAGES * PAGE, 0, NULL) ? 4 : 0);
+}
+
+static void test_sigkill_ends_prepare(void)
+{
+	sigkill_bounded(op_prepare_large, "PREPARE of 8 GiB");
+}
+
+static void test_sigkill_ends_map(void)
+{
+	sigkill_bounded(op_map_many, "MAP of 32768 pages");
+}
+
 static const fa_test_t fa_tests[] = {
 	{ "unknown-ioctl-enotty", test_unknown_ioctl_enotty },
 	{ "prepare-einval", test_prepare_einval },
@@ -1666,6 +1759,8 @@ static const fa_test_t fa_tests[] = {
 	{ "map-einval-readonly-dst", test_map_einval_readonly_dst },
 	{ "pkey-write-denied-efault", test_pkey_write_denied_efault },
 	{ "close-1m-interleaved-fast", test_close_1m_interleaved_fast },
+	{ "sigkill-ends-prepare", test_sigkill_ends_prepare },
+	{ "sigkill-ends-map", test_sigkill_ends_map },
 };
 
 static void run_one(const fa_test_t *t)
