@@ -21,8 +21,12 @@
  *   fa_release_range one FA_IOC_RELEASE (returns 0 or -errno)
  *
  * Lock order:
- *   PREPARE, RELEASE, close, the mmu notifier (munmap): mmap_lock -> fa_lock.
- *   MAP (mmap_read_lock, never fa_lock: its registry lookup is RCU):
+ *   PREPARE, RELEASE, the mmu notifier (munmap): mmap_lock -> fm->lock.
+ *   close: fm->lock, then (not nested) fa_lock.  open: fa_lock alone.
+ *   fa_lock guards only the fa_mms hash and each fa_mm's nfiles; fm->lock,
+ *   one per mm, guards that mm's registry (the maple tree's external lock),
+ *   so one mm's long close or PREPARE never holds up another mm's munmap.
+ *   MAP (mmap_read_lock, neither lock: its registry lookup is RCU):
  *     mmap_lock -> [mmu notifier range] -> folio lock -> anon_vma lock (write)
  *     -> the dst and src pte locks, in the order of their addresses.
  *     A src page is faulted in (swap, migration) with only mmap_lock held.
@@ -63,7 +67,7 @@ struct fa_map_ctx;
 
 /* Probe points: not static and not inlined, so kprobes can find them. */
 vm_fault_t fa_fault_hook(struct vm_fault *vmf);
-int fa_prepare(struct fa_file *ff, unsigned long start, unsigned long end, int signo);
+int fa_prepare(struct fa_file *ff, unsigned long start, unsigned long end, int signo, u64 *prepared);
 int fa_map(struct fa_file *ff, struct fa_map *m);
 int fa_map_page(struct fa_map_ctx *c);
 int fa_release_range(struct fa_file *ff, unsigned long start, unsigned long end);
@@ -123,7 +127,9 @@ static const struct {
 /*
  * Registry.  An fa_mm per mm that has an open file, holding a maple tree
  * from address ranges to the slot of the file and signal that prepared them.
- * Readers (the fault hook) use RCU; writers hold fa_lock.
+ * Readers (the fault hook, MAP) use RCU; writers hold fm->lock, the tree's
+ * external lock (a mutex: writers may allocate, and close may reschedule).
+ * Tree nodes are charged to the memory cgroup of the task that writes.
  */
 struct fa_slot {
 	struct fa_file *ff;
@@ -132,10 +138,10 @@ struct fa_slot {
 
 struct fa_mm {
 	struct mm_struct *mm;
-	struct maple_tree areas;	/* address -> struct fa_slot * */
+	struct mutex lock;		/* writers of areas */
+	struct maple_tree areas;	/* address -> struct fa_slot *; RCU readers */
 	struct hlist_node node;		/* in fa_mms */
 	int nfiles;			/* open files on this mm; fa_lock */
-	bool dead;			/* unhashed, its notifier going; fa_lock */
 	bool mn_registered;		/* mn is on mm; mmap_write_lock(mm) at the first PREPARE */
 	struct mmu_notifier mn;		/* unregisters ranges that are unmapped */
 	struct rcu_head rcu;
@@ -173,7 +179,7 @@ static struct fa_slot *fa_slot_find(struct mm_struct *mm, unsigned long addr)
 
 /*
  * Does [start, end) lie wholly in areas of ff (want_own) or touch an area
- * of another file (!want_own)?  Caller holds rcu_read_lock() or fa_lock.
+ * of another file (!want_own)?  Caller holds rcu_read_lock() or fm->lock.
  */
 static bool fa_covered(struct fa_file *ff, unsigned long start, unsigned long end)
 {
@@ -202,13 +208,39 @@ static bool fa_overlaps_other(struct fa_file *ff, unsigned long start, unsigned 
 	return false;
 }
 
+/* [start, end) -> entry (NULL: unregister).  Caller holds fm->lock. */
+static int fa_store(struct fa_mm *fm, unsigned long start, unsigned long end, void *entry, gfp_t gfp)
+{
+	MA_STATE(mas, &fm->areas, start, end - 1);
+
+	return mas_store_gfp(&mas, entry, gfp);
+}
+
+/*
+ * Unregister [start, end) where nothing may be left behind: a registration
+ * outliving its file would point the fault hook at freed memory, and one
+ * left by a failed PREPARE would make the range look prepared.  Storing
+ * NULL allocates (the tree copies nodes in RCU mode), hence __GFP_NOFAIL;
+ * it is a few nodes per call.  Caller holds fm->lock.
+ */
+static void fa_unregister(struct fa_mm *fm, unsigned long start, unsigned long end)
+{
+	fa_store(fm, start, end, NULL, GFP_KERNEL_ACCOUNT | __GFP_NOFAIL);
+}
+
 /*
  * munmap (and mremap's unmap of the old range) ends a registration: the
  * range may be mapped again by anything, and another file must then be able
  * to prepare it.  Only MMU_NOTIFY_UNMAP counts: a zap, a THP split or a
  * migration leaves the registration alone.  munmap holds mmap_write_lock,
- * so taking fa_lock here keeps the lock order (mmap_lock -> fa_lock); the
- * PREPARE path's own zaps are MMU_NOTIFY_CLEAR and never get here.
+ * so taking fm->lock here keeps the lock order (mmap_lock -> fm->lock); the
+ * PREPARE path's own zaps, and reclaim's unmaps, are MMU_NOTIFY_CLEAR and
+ * never get here.  No sleeping allocation here (reclaim could recurse into
+ * mmu notifiers): GFP_NOWAIT.  If it fails, the range stays registered to
+ * its (live) file: harmless to the kernel, since munmap took its markers and
+ * only a marker reaches the hook.  What shows: another file's PREPARE there
+ * gets EBUSY, and markers that mremap() moves into it still signal, until
+ * this file prepares, releases or closes it.
  */
 static int fa_mn_invalidate_start(struct mmu_notifier *mn, const struct mmu_notifier_range *range)
 {
@@ -221,7 +253,7 @@ static int fa_mn_invalidate_start(struct mmu_notifier *mn, const struct mmu_noti
 		 * The OOM reaper (or process_mrelease()) reaping a dying mm:
 		 * __oom_reap_task_mm() sets MMF_UNSTABLE before its first
 		 * non-blockable unmap.  Let it reap without touching the
-		 * registry, which would need fa_lock: no task of this mm will
+		 * registry, which would need fm->lock: no task of this mm will
 		 * fault again, and the stale ranges go with the files (at
 		 * close, at the latest when the exiting task closes its files)
 		 * and the fa_mm with the last of them.  Refusing would leave
@@ -230,11 +262,9 @@ static int fa_mn_invalidate_start(struct mmu_notifier *mn, const struct mmu_noti
 		 */
 		return test_bit(MMF_UNSTABLE, &range->mm->flags) ? 0 : -EAGAIN;
 	}
-	mutex_lock(&fa_lock);
-	/* on ENOMEM the range stays registered: harmless, its markers are gone */
-	if (!fm->dead)
-		mtree_store_range(&fm->areas, range->start, range->end - 1, NULL, GFP_KERNEL);
-	mutex_unlock(&fa_lock);
+	mutex_lock(&fm->lock);
+	fa_store(fm, range->start, range->end, NULL, GFP_NOWAIT | __GFP_NOWARN);
+	mutex_unlock(&fm->lock);
 	return 0;
 }
 
@@ -485,16 +515,38 @@ static int fa_check_vmas(struct mm_struct *mm, unsigned long start, unsigned lon
 	return addr < end ? -EFAULT : 0;
 }
 
-/* Caller holds mmap_write_lock(mm) and fa_lock. */
-noinline int fa_prepare(struct fa_file *ff, unsigned long start, unsigned long end, int signo)
+/* Zap [start, end), VMA by VMA.  Caller holds mmap_write_lock(mm). */
+static void fa_zap(struct mm_struct *mm, unsigned long start, unsigned long end)
+{
+	struct vm_area_struct *vma;
+	VMA_ITERATOR(vmi, mm, start);
+
+	for_each_vma_range(vmi, vma, end)
+		zap_page_range_single(vma, max(start, vma->vm_start),
+				      min(end, vma->vm_end) - max(start, vma->vm_start), NULL);
+}
+
+/*
+ * Caller holds mmap_write_lock(mm) and fm->lock.  *prepared: the bytes from
+ * start that hold markers.  The zap and the markers go one PMD-sized chunk
+ * at a time, with a reschedule and a fatal-signal check between chunks:
+ * on SIGKILL it stops with -EINTR, [start, start + *prepared) prepared.
+ * The rest keeps its pages and stays registered to ff: harmless, as only a
+ * marker reaches the fault hook and a MAP onto a page is EEXIST; and
+ * unregistering it would drop ff's own earlier areas there.
+ */
+noinline int fa_prepare(struct fa_file *ff, unsigned long start, unsigned long end, int signo,
+			u64 *prepared)
 {
 	struct mm_struct *mm = ff->mm;
 	struct vm_area_struct *vma;
+	unsigned long addr, next;
 	int err;
 	VMA_ITERATOR(vmi, mm, start);
 
 	bool other;
 
+	*prepared = 0;
 	err = fa_check_vmas(mm, start, end);
 	if (err)
 		return err;
@@ -518,25 +570,31 @@ noinline int fa_prepare(struct fa_file *ff, unsigned long start, unsigned long e
 				return err;
 		}
 	}
-	err = mtree_store_range(&ff->fm->areas, start, end - 1, &ff->slots[signo], GFP_KERNEL);
+	err = fa_store(ff->fm, start, end, &ff->slots[signo], GFP_KERNEL_ACCOUNT);
 	if (err)
 		return err;
-	vma_iter_set(&vmi, start);
-	for_each_vma_range(vmi, vma, end)
-		zap_page_range_single(vma, max(start, vma->vm_start),
-				      min(end, vma->vm_end) - max(start, vma->vm_start), NULL);
-	err = apply_to_page_range(mm, start, end - start, fa_set_marker, mm);
-	if (err) {
-		/* Back to empty ptes, unregistered: the data was discarded as asked. */
-		vma_iter_set(&vmi, start);
-		for_each_vma_range(vmi, vma, end)
-			zap_page_range_single(vma, max(start, vma->vm_start),
-					      min(end, vma->vm_end) - max(start, vma->vm_start), NULL);
-		mtree_store_range(&ff->fm->areas, start, end - 1, NULL, GFP_KERNEL);
-		return err;
+	for (addr = start; addr < end; addr = next) {
+		if (addr > start) {
+			cond_resched();
+			if (fatal_signal_pending(current)) {
+				err = -EINTR;
+				break;
+			}
+		}
+		next = min(pmd_addr_end(addr, end), end);
+		fa_zap(mm, addr, next);
+		err = apply_to_page_range(mm, addr, next - addr, fa_set_marker, mm);
+		if (err) {
+			/* Back to empty ptes, unregistered: the data was discarded as asked. */
+			fa_zap(mm, start, next);
+			fa_unregister(ff->fm, start, end);
+			addr = start;
+			break;
+		}
 	}
-	atomic64_add((end - start) >> PAGE_SHIFT, &ff->pages_prepared);
-	return 0;
+	*prepared = addr - start;
+	atomic64_add((addr - start) >> PAGE_SHIFT, &ff->pages_prepared);
+	return err;
 }
 
 static int fa_do_prepare(struct fa_file *ff, struct fa_prepare *p)
@@ -546,7 +604,7 @@ static int fa_do_prepare(struct fa_file *ff, struct fa_prepare *p)
 
 	if (mmap_write_lock_killable(ff->mm))
 		return -EINTR;
-	if (!fm->mn_registered) {	/* before fa_lock: registering takes locks of its own */
+	if (!fm->mn_registered) {	/* before fm->lock: registering takes locks of its own */
 		fm->mn.ops = &fa_mn_ops;
 		err = __mmu_notifier_register(&fm->mn, ff->mm);
 		if (err) {
@@ -555,12 +613,10 @@ static int fa_do_prepare(struct fa_file *ff, struct fa_prepare *p)
 		}
 		fm->mn_registered = true;
 	}
-	mutex_lock(&fa_lock);
-	err = fa_prepare(ff, p->start, p->start + p->len, p->signo ?: SIGBUS);
-	mutex_unlock(&fa_lock);
+	mutex_lock(&fm->lock);
+	err = fa_prepare(ff, p->start, p->start + p->len, p->signo ?: SIGBUS, &p->prepared);
+	mutex_unlock(&fm->lock);
 	mmap_write_unlock(ff->mm);
-	if (!err)
-		p->prepared = p->len;
 	return err;
 }
 
@@ -997,7 +1053,11 @@ static int fa_map_vmas(struct fa_map_ctx *c)
 	return 0;
 }
 
-/* Caller holds mmap_read_lock(ff->mm). */
+/*
+ * Caller holds mmap_read_lock(ff->mm).  As mainline's move_pages(), a
+ * reschedule and a fatal-signal check before every page after the first:
+ * SIGKILL ends it with -EINTR, m->mapped the bytes done.
+ */
 noinline int fa_map(struct fa_file *ff, struct fa_map *m)
 {
 	struct fa_map_ctx c = { .mm = ff->mm, .copy = m->flags & FA_MAP_COPY, .dst_vma = NULL };
@@ -1011,6 +1071,11 @@ noinline int fa_map(struct fa_file *ff, struct fa_map *m)
 	if (!ours)
 		return -EINVAL;
 	for (off = 0; off < m->len; off += PAGE_SIZE) {
+		if (off) {
+			cond_resched();
+			if (fatal_signal_pending(current))
+				return -EINTR;
+		}
 		c.dst = m->dst + off;
 		c.src = m->src + off;
 		err = fa_map_vmas(&c);
@@ -1060,7 +1125,7 @@ static void fa_clear_markers(struct mm_struct *mm, unsigned long start, unsigned
 	}
 }
 
-/* Caller holds mmap_read_lock(ff->mm) and fa_lock. */
+/* Caller holds mmap_read_lock(ff->mm) and fm->lock. */
 noinline int fa_release_range(struct fa_file *ff, unsigned long start, unsigned long end)
 {
 	bool ours;
@@ -1072,7 +1137,7 @@ noinline int fa_release_range(struct fa_file *ff, unsigned long start, unsigned 
 		return -EINVAL;
 	/* Clear before unregistering: a fault meanwhile must not meet an unowned marker. */
 	fa_clear_markers(ff->mm, start, end);
-	return mtree_store_range(&ff->fm->areas, start, end - 1, NULL, GFP_KERNEL);
+	return fa_store(ff->fm, start, end, NULL, GFP_KERNEL_ACCOUNT);
 }
 
 static int fa_do_release(struct fa_file *ff, struct fa_range *r)
@@ -1081,9 +1146,9 @@ static int fa_do_release(struct fa_file *ff, struct fa_range *r)
 
 	if (mmap_read_lock_killable(ff->mm))
 		return -EINTR;
-	mutex_lock(&fa_lock);
+	mutex_lock(&ff->fm->lock);
 	err = fa_release_range(ff, r->start, r->start + r->len);
-	mutex_unlock(&fa_lock);
+	mutex_unlock(&ff->fm->lock);
 	mmap_read_unlock(ff->mm);
 	return err;
 }
@@ -1149,7 +1214,7 @@ static int fa_open(struct inode *inode, struct file *file)
 		return -EACCES;
 	if (!current->mm)
 		return -EINVAL;
-	ff = kzalloc(sizeof(*ff), GFP_KERNEL);
+	ff = kzalloc(sizeof(*ff), GFP_KERNEL_ACCOUNT);
 	if (!ff)
 		return -ENOMEM;
 	for (i = 0; i < ARRAY_SIZE(ff->slots); i++) {
@@ -1162,14 +1227,16 @@ static int fa_open(struct inode *inode, struct file *file)
 	fm = fa_mm_find(ff->mm);
 	rcu_read_unlock();	/* fa_lock keeps fm alive */
 	if (!fm) {
-		fm = kzalloc(sizeof(*fm), GFP_KERNEL);
+		fm = kzalloc(sizeof(*fm), GFP_KERNEL_ACCOUNT);
 		if (!fm) {
 			mutex_unlock(&fa_lock);
 			kfree(ff);
 			return -ENOMEM;
 		}
 		fm->mm = ff->mm;
-		mt_init_flags(&fm->areas, MT_FLAGS_USE_RCU);
+		mutex_init(&fm->lock);
+		mt_init_flags(&fm->areas, MT_FLAGS_USE_RCU | MT_FLAGS_LOCK_EXTERN);
+		mt_set_external_lock(&fm->areas, &fm->lock);
 		hash_add_rcu(fa_mms, &fm->node, (unsigned long)fm->mm);
 	}
 	fm->nfiles++;
@@ -1181,60 +1248,62 @@ static int fa_open(struct inode *inode, struct file *file)
 }
 
 /*
- * Unregister every area of ff.  The markers stay: an access is then the
- * core mm's SIGBUS, never zeros where data was due.  Caller holds fa_lock.
- * Returns the fa_mm when ff was its last file: the caller then calls
- * fa_mm_free() without fa_lock (the notifier callback may wait for it).
+ * Unregister every area of ff, in one walk of the tree: each of its ranges
+ * is overwritten with NULL and the walk goes on after it, so the cost is
+ * O(n log n) in the areas of the mm, however the files interleave.  It holds
+ * fm->lock, a mutex: it reschedules on the way.  The markers stay: an access
+ * is then a plain SIGBUS, never zeros where data was due.
  */
-static struct fa_mm *fa_forget_file(struct fa_file *ff)
+static void fa_forget_file(struct fa_file *ff)
 {
 	struct fa_mm *fm = ff->fm;
+	MA_STATE(mas, &fm->areas, 0, 0);
 	struct fa_slot *slot;
-	unsigned long index;
-	bool found;
+	unsigned long next;
 
-	do {
-		MA_STATE(mas, &fm->areas, 0, 0);
-
-		found = false;
-		rcu_read_lock();
-		mas_for_each(&mas, slot, ULONG_MAX) {
-			if (slot->ff == ff) {
-				index = mas.index;
-				found = true;
-				break;
-			}
+	mutex_lock(&fm->lock);
+	while ((slot = mas_find(&mas, ULONG_MAX))) {
+		next = mas.last + 1;
+		if (slot->ff == ff) {
+			mas_store_gfp(&mas, NULL, GFP_KERNEL_ACCOUNT | __GFP_NOFAIL);
+			mas_set(&mas, next);	/* a store may rebalance: walk again from next */
 		}
-		rcu_read_unlock();
-		if (found)
-			mtree_erase(&fm->areas, index);
-	} while (found);
-	if (--fm->nfiles)
-		return NULL;
-	hash_del_rcu(&fm->node);
-	fm->dead = true;
-	return fm;
+		if (!next)
+			break;		/* the range ended at ULONG_MAX */
+		cond_resched();	/* no mas_pause(): under fm->lock the tree stays as it is */
+	}
+	mutex_unlock(&fm->lock);
 }
 
-/* The last file of fm is gone; no fa_lock (see fa_mn_invalidate_start()). */
+/*
+ * The last file of fm is gone and fm is unhashed.  The notifier callback
+ * may still be running: unregistering waits for it, then nothing else
+ * writes the tree.
+ */
 static void fa_mm_free(struct fa_mm *fm)
 {
 	if (fm->mn_registered)
 		mmu_notifier_unregister(&fm->mn, fm->mm);	/* waits for running callbacks */
-	mtree_destroy(&fm->areas);
+	mutex_lock(&fm->lock);
+	__mt_destroy(&fm->areas);
+	mutex_unlock(&fm->lock);
 	kfree_rcu(fm, rcu);	/* the fault hook may still be reading it */
 }
 
 static int fa_release(struct inode *inode, struct file *file)
 {
 	struct fa_file *ff = file->private_data;
-	struct fa_mm *last;
+	struct fa_mm *fm = ff->fm;
+	bool last;
 
+	fa_forget_file(ff);
 	mutex_lock(&fa_lock);
-	last = fa_forget_file(ff);
+	last = !--fm->nfiles;
+	if (last)
+		hash_del_rcu(&fm->node);
 	mutex_unlock(&fa_lock);
 	if (last)
-		fa_mm_free(last);
+		fa_mm_free(fm);
 	mmdrop(ff->mm);
 	kfree_rcu(ff, rcu);	/* the fault hook may still hold a slot */
 	return 0;
