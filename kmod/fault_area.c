@@ -1259,17 +1259,16 @@ static void fa_forget_file(struct fa_file *ff)
 	struct fa_mm *fm = ff->fm;
 	MA_STATE(mas, &fm->areas, 0, 0);
 	struct fa_slot *slot;
-	unsigned long next;
 
 	mutex_lock(&fm->lock);
 	while ((slot = mas_find(&mas, ULONG_MAX))) {
-		next = mas.last + 1;
-		if (slot->ff == ff) {
+		/*
+		 * After a store the state covers the stored range (or, after a
+		 * rebalance, restarts at its index), so mas_find() goes on from
+		 * there: no walk from the root per erased area.
+		 */
+		if (slot->ff == ff)
 			mas_store_gfp(&mas, NULL, GFP_KERNEL_ACCOUNT | __GFP_NOFAIL);
-			mas_set(&mas, next);	/* a store may rebalance: walk again from next */
-		}
-		if (!next)
-			break;		/* the range ended at ULONG_MAX */
 		cond_resched();	/* no mas_pause(): under fm->lock the tree stays as it is */
 	}
 	mutex_unlock(&fm->lock);

@@ -1562,8 +1562,7 @@ static void test_pkey_write_denied_efault(void)
 /* ---- main --------------------------------------------------------------------- */
 
 /*
- * close() is bounded: FA_SCALE_PAGES (default 500,000: the issue's 1,000,000
- * measured 1.990 s here, too near the limit for CI) single-page areas,
+ * close() is bounded: FA_SCALE_PAGES (default 1,000,000) single-page areas,
  * alternating between two files of one mm so the registry interleaves them;
  * closing one must take under 2 s and leave the other's areas registered.
  * An unregister that rescans the registry per area is quadratic here.
@@ -1571,7 +1570,7 @@ static void test_pkey_write_denied_efault(void)
 static void test_close_interleaved_fast(void)
 {
 	const char *env = getenv("FA_SCALE_PAGES");
-	unsigned long i, n = env ? strtoul(env, NULL, 0) : 500000;
+	unsigned long i, n = env ? strtoul(env, NULL, 0) : 1000000;
 	uint64_t t0, t_prep, t_close;
 	int fd[2];
 	char *a;
