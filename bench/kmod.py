@@ -4,7 +4,8 @@
    process with the module not loaded, against the module loaded and 1 GiB
    of markers registered by another process; rounds alternate so drift
    falls on both sides.
-2. FA_IOC_MAP per page against UFFDIO_MOVE and UFFDIO_COPY per page.
+2. FA_IOC_MAP per page against UFFDIO_MOVE and UFFDIO_COPY per page, the
+   three taking turns in blocks of pages (fa_bench place).
 3. A 1 GiB area (262144 pages) prepared, then mapped page by page, with
    /proc/self/maps compared before and after.
 
@@ -29,7 +30,7 @@ BENCH = REPO / "kmod/selftests/fa_bench"
 class Sizes:
     zero_fill_pages: int = 16384
     zero_fill_reps: int = 5
-    rounds: int = 3
+    rounds: int = 7  # unloaded and loaded take turns: drift falls on both
     hold_bytes: int = 1 << 30  # markers another process holds while zero-fill is timed
     place_pages: int = 16384
     big_pages: int = 262144

@@ -6,7 +6,8 @@
  *
  *   fa_bench zero-fill PAGES REPS   first-touch zero-fill faults, ns/page per rep
  *   fa_bench hold BYTES             prepare BYTES, print "ready", wait for stdin EOF
- *   fa_bench place PAGES            FA_IOC_MAP vs UFFDIO_MOVE vs UFFDIO_COPY, ns/page
+ *   fa_bench place PAGES            FA_IOC_MAP vs UFFDIO_MOVE vs UFFDIO_COPY, ns/page,
+ *                                   the methods taking turns in blocks
  *   fa_bench big PAGES              prepare PAGES, map each page, check VMAs unchanged
  */
 #define _GNU_SOURCE
@@ -117,6 +118,13 @@ static int place_setup(const char *method, char *area, unsigned long pages)
 	return fd;
 }
 
+#define PLACE_BLOCKS 16	/* the methods take turns, a block of pages each */
+
+/*
+ * The methods take turns in blocks of pages, the first of each turn
+ * rotating, so that drift in the machine (under TCG, other guests' and the
+ * host's load) falls on every method alike rather than on whichever ran last.
+ */
 static void place(unsigned long pages)
 {
 	static const struct {
@@ -127,45 +135,56 @@ static void place(unsigned long pages)
 		{ "uffdio_move", place_uffd_move },
 		{ "uffdio_copy", place_uffd_copy },
 	};
-	uint64_t *t = calloc(pages, sizeof(*t));
-	unsigned int m;
+	enum { NM = sizeof(methods) / sizeof(methods[0]) };
+	unsigned long block = (pages + PLACE_BLOCKS - 1) / PLACE_BLOCKS, b, i;
+	char *area[NM], *tmp[NM];
+	uint64_t *t[NM], sum[NM] = {};
+	int fd[NM];
+	unsigned int k, m;
 
-	printf("{\"mode\": \"place\", \"pages\": %lu", pages);
-	for (m = 0; m < 3; m++) {
-		char *area = area_alloc(pages, false), *tmp = area_alloc(1, false);
-		int fd = place_setup(methods[m].name, area, pages);
-		uint64_t sum = 0;
-		unsigned long i;
+	for (m = 0; m < NM; m++) {
+		area[m] = area_alloc(pages, false);
+		tmp[m] = area_alloc(1, false);
+		t[m] = calloc(pages, sizeof(*t[m]));
+		if (!area[m] || !tmp[m] || !t[m])
+			die("place setup");
+		fd[m] = place_setup(methods[m].name, area[m], pages);
+	}
+	for (b = 0; b * block < pages; b++)
+		for (k = 0; k < NM; k++) {
+			m = (b + k) % NM;
+			for (i = b * block; i < pages && i < (b + 1) * block; i++) {
+				uint64_t t0;
+				int err;
 
-		for (i = 0; i < pages; i++) {
-			uint64_t t0;
-			int err;
-
-			page_fill(tmp, 1, i);		/* a fresh page each time: not timed */
-			t0 = now_ns();
-			err = methods[m].fn(fd, area + i * PAGE, tmp);
-			t[i] = now_ns() - t0;
-			if (err) {
-				errno = err;
-				die(methods[m].name);
+				page_fill(tmp[m], 1, i);	/* a fresh page each time: not timed */
+				t0 = now_ns();
+				err = methods[m].fn(fd[m], area[m] + i * PAGE, tmp[m]);
+				t[m][i] = now_ns() - t0;
+				if (err) {
+					errno = err;
+					die(methods[m].name);
+				}
+				sum[m] += t[m][i];
 			}
-			sum += t[i];
 		}
+	printf("{\"mode\": \"place\", \"pages\": %lu, \"blocks\": %d", pages, PLACE_BLOCKS);
+	for (m = 0; m < NM; m++) {
 		for (i = 0; i < pages; i++)
-			if (!page_check(area + i * PAGE, 1, i)) {
+			if (!page_check(area[m] + i * PAGE, 1, i)) {
 				fprintf(stderr, "fa_bench: %s: page %lu wrong\n", methods[m].name, i);
 				exit(1);
 			}
 		printf(", \"%s\": {\"mean_ns\": %.1f, \"median_ns\": %llu, \"p99_ns\": %llu}",
-		       methods[m].name, (double)sum / pages,
-		       (unsigned long long)percentile(t, pages, 0.5),
-		       (unsigned long long)percentile(t, pages, 0.99));
-		close(fd);
-		munmap(area, pages * PAGE);
-		munmap(tmp, PAGE);
+		       methods[m].name, (double)sum[m] / pages,
+		       (unsigned long long)percentile(t[m], pages, 0.5),
+		       (unsigned long long)percentile(t[m], pages, 0.99));
+		close(fd[m]);
+		munmap(area[m], pages * PAGE);
+		munmap(tmp[m], PAGE);
+		free(t[m]);
 	}
 	printf("}\n");
-	free(t);
 }
 
 static void big(unsigned long pages)
