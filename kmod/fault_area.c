@@ -626,6 +626,7 @@ static int fa_do_prepare(struct fa_file *ff, struct fa_prepare *p)
 struct fa_map_ctx {
 	unsigned long dst, src;
 	struct mm_struct *mm;
+	pmd_t *src_pmd;		/* src's pmd entry, found by fa_src_folio() (see fa_lock_ptes()) */
 	struct vm_area_struct *dst_vma, *src_vma;
 	bool copy;
 };
@@ -747,7 +748,7 @@ static struct folio *fa_src_folio(struct fa_map_ctx *c, pte_t *orig)
 	pte_t *pte;
 	int err;
 
-	pmd = fa_pmd(c->mm, c->src);
+	pmd = c->src_pmd = fa_pmd(c->mm, c->src);
 	if (!pmd)
 		return fa_src_err(c, -ENOENT);
 	pmdval = pmdp_get_lockless(pmd);
@@ -815,12 +816,14 @@ static struct folio *fa_src_folio(struct fa_map_ctx *c, pte_t *orig)
 /*
  * Map the dst and src ptes and take both locks; re-check that neither
  * changed since they were read.  Returns 0, EEXIST (dst holds no marker)
- * or EAGAIN (something moved: retry).
+ * or EAGAIN (something moved: retry).  src's pmd entry is the one
+ * fa_src_folio() found: under mmap_read_lock no pmd table of an anonymous
+ * VMA is freed, and pte_offset_map_nolock() checks what the entry holds now.
  */
 static int fa_lock_ptes(struct fa_map_ctx *c, pte_t orig_src, pte_t **dst_pte, pte_t **src_pte,
 			spinlock_t **dst_ptl, spinlock_t **src_ptl)
 {
-	pmd_t *dst_pmd = fa_pmd(c->mm, c->dst), *src_pmd = fa_pmd(c->mm, c->src);
+	pmd_t *dst_pmd = fa_pmd(c->mm, c->dst), *src_pmd = c->src_pmd;
 
 	if (!dst_pmd)
 		return -EEXIST;		/* no page table: no marker */
