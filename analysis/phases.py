@@ -20,9 +20,14 @@ Every boundary is a clock_gettime(CLOCK_MONOTONIC) read by the engine (engine/c)
 The vCPU side knows (page, thread, access start, access end) of first touches; the handler side
 (page, faulting thread, entry, fetched, placed) of every fault.  They are joined per page on the
 placement that won (a page two threads raced for has one EEXIST loser), when the faulting thread
-is the touching thread and the handler's interval lies inside the access.  First touches that
+is the touching thread and the handler entered after the access started.  First touches that
 another path satisfied (push, another thread's fault) have no join and are left out; `joined`
 and `first_touches` say how many.
+
+In the handler-thread modes UFFDIO_COPY/MOVE wakes the faulting thread inside the ioctl, before it
+returns to the handler: the woken vCPU thread can complete its access before the handler thread
+reads the clock again, and then that fault's return phase is negative.  It is kept as measured
+(a negative median return says the wake-up is faster than the rest of the ioctl).
 
 One fault's four phases add up to its end-to-end time by construction (the boundaries are
 shared).  The check that means something is at the median: the sum of the four phase medians
@@ -48,7 +53,7 @@ def join(r):
     out = []
     for addr, tid, t0, e2e in zip(r["touch_addr"], r["touch_tid"], r["touch_t_ns"], r["e2e_ns"]):
         h = won.get(addr)
-        if not h or h[0] != tid or h[1] < t0 or h[1] + h[3] > t0 + e2e:
+        if not h or h[0] != tid or h[1] < t0:
             continue
         _, entry, fetch, resolve = h
         out.append((entry - t0, fetch, resolve - fetch, t0 + e2e - entry - resolve, e2e))

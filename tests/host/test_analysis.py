@@ -366,6 +366,9 @@ def test_phases_join_on_the_winning_placement_of_the_touching_thread():
     assert phases.join(r) == [(200, 300, 200, 300, 1000)]
     out = phases.of_run(r)
     assert (out["joined"], out["first_touches"]) == (1, 3)
+    # a handler thread's ioctl woke the vCPU, which ran on before the ioctl returned: return -100
+    woke = phase_result([(0x1000, 7, 1200, 300, 900, 1)], [(0x1000, 7, 1000, 1000)])
+    assert phases.join(woke) == [(200, 300, 600, -100, 1000)]
     assert out["phases"]["return"] == {"median_us": 0.3, "p99_us": 0.3}
     assert out["sum_of_medians_us"] == out["e2e_median_us"] == 1.0 and out["adds_up"] is True
 
