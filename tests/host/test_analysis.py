@@ -371,15 +371,31 @@ def test_phases_join_on_the_winning_placement_of_the_touching_thread():
     assert phases.join(woke) == [(200, 300, 600, -100, 1000)]
     assert out["phases"]["return"] == {"median_us": 0.3, "p99_us": 0.3}
     assert out["sum_of_medians_us"] == out["e2e_median_us"] == 1.0 and out["adds_up"] is True
+    assert out["median_fault"] == {"faults": 1, "trap": 0.2, "fetch": 0.3, "place": 0.2, "return": 0.3,
+                                   "sum_us": 1.0, "e2e_us": 1.0}
 
 
-def test_phases_add_up_check_fails_when_the_medians_do_not_add():
-    # three faults of 100 ns, each all in another phase: every phase median is 0, the e2e median 100
-    r = phase_result(faults=[(0x1000, 1, 100, 0, 0, 1), (0x2000, 1, 1000, 100, 100, 1), (0x3000, 1, 2000, 0, 0, 1)],
-                     touches=[(0x1000, 1, 0, 100), (0x2000, 1, 1000, 100), (0x3000, 1, 2000, 100)])
-    assert phases.join(r) == [(100, 0, 0, 0, 100), (0, 100, 0, 0, 100), (0, 0, 0, 100, 100)]
+def hundred_ns_faults(n, kinds):
+    """n faults of 100 ns, fault i all in phase kinds[i % len(kinds)] (0 trap, 1 fetch, 3 return)."""
+    spans = {0: (100, 0, 0), 1: (0, 100, 100), 3: (0, 0, 0)}  # (entry - t0, fetch, resolve)
+    faults, touches = [], []
+    for i in range(n):
+        d, fetch, resolve = spans[kinds[i % len(kinds)]]
+        faults.append((4096 * i, 1, 1000 * i + d, fetch, resolve, 1))
+        touches.append((4096 * i, 1, 1000 * i, 100))
+    return phase_result(faults, touches)
+
+
+def test_phases_add_up_check_fails_when_faults_of_one_length_split_differently():
+    # 21 faults of 100 ns; the median fault (ranks 9-11) is one trap-, one fetch-, one return-heavy:
+    # every phase's median over them is 0, against their 100 ns
+    r = hundred_ns_faults(21, (0, 1, 3))
+    assert phases.join(r)[:3] == [(100, 0, 0, 0, 100), (0, 100, 0, 0, 100), (0, 0, 0, 100, 100)]
     out = phases.of_run(r)
-    assert out["sum_of_medians_us"] == 0 and out["add_up_pct"] == 100.0 and out["adds_up"] is False
+    assert out["median_fault"]["faults"] == 3 and out["median_fault"]["sum_us"] == 0
+    assert out["add_up_pct"] == 100.0 and out["adds_up"] is False
+    # the same faults all trap-heavy: the split adds up
+    assert phases.of_run(hundred_ns_faults(21, (0,)))["adds_up"] is True
 
 
 def test_phases_none_for_results_recorded_before_the_arrays(post):
@@ -429,5 +445,6 @@ def test_phase_plot_and_report_tables(tmp_path):
     assert bars.path.read_bytes()[:4] == b"\x89PNG"
     summary = report.fault_figures([run])
     md = "\n".join(report.fault_tables(summary))
-    assert "| kmod | 1 / 1 | 0.2 / 0.2 | 0.3 / 0.3 | 0.2 / 0.2 | 0.3 / 0.3 | 1.0 | 1.0 | 0.0 |" in md
+    assert "| kmod | 1 / 1 | 0.2 / 0.2 | 0.3 / 0.3 | 0.2 / 0.2 | 0.3 / 0.3 | 1.0 | 0.0 | " \
+           "0.2 + 0.3 + 0.2 + 0.3 = 1.0 of 1.0 | 0.0 |" in md
     assert "| kmod | 0.001 | 0.001 | 1.0 | [0, 2): 1 |" in md
