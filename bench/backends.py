@@ -8,6 +8,11 @@ handler's resolve time, pages/s, ratios to a plain zero-fill first touch and to 
 phase table (analysis.phases: median and p99 of trap, fetch, place, return), and the goals with
 their ratios; for a goal missed, the phase that differs most between the two backends, in us.
 --quick runs every backend once on 512 pages: a smoke test, not figures.
+
+Reading the phases: a move backend's fetch includes a zero-fill fault of the temporary page (the
+move took its page away, so the memcpy into it faults a fresh one in); on 2 threads a move's
+TLB-flush IPI lands in a random phase of the other thread's fault, so its median fault can come
+out more than 5 % off (MED_OFF_%); tests/guest/test_engine.py checks the 5 % on 1 thread.
 """
 import dataclasses
 import json
