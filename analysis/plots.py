@@ -6,6 +6,8 @@ import dataclasses
 
 import matplotlib
 
+from analysis import phases
+
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402 (after the backend is chosen)
 
@@ -98,5 +100,24 @@ def pages_per_s(runs, path):
     return _save(fig, ax, path, "Pages/s per backend", series)
 
 
+def fault_phases(runs, path):
+    """The median fault in phases (analysis.phases): trap, fetch, place and return, stacked, one bar per run."""
+    by_run = {r.label: phases.of_run(r.result) for r in runs}
+    by_run = {k: v for k, v in by_run.items() if v and v["phases"]}
+    if not by_run:
+        return None
+    fig, ax = plt.subplots(figsize=(7, 4))
+    labels, bottom, series = list(by_run), [0.0] * len(by_run), {}
+    for name in phases.PHASES:
+        ys = [v["median_fault"][name] for v in by_run.values()]
+        series[name] = (labels, ys)
+        ax.bar(labels, ys, bottom=bottom, label=name)
+        bottom = [b + y for b, y in zip(bottom, ys)]
+    ax.set_ylabel("time in the median fault (us)")
+    ax.set_xlabel("run (backend/variant)")
+    ax.tick_params(axis="x", labelrotation=30, labelsize=8)
+    return _save(fig, ax, path, "The median fault in phases", series)
+
+
 PLOTS = {"latency-cdf": latency_cdf, "vma-growth": vma_growth, "faults-over-time": faults_over_time,
-         "pages-per-s": pages_per_s}
+         "pages-per-s": pages_per_s, "fault-phases": fault_phases}

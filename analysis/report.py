@@ -9,7 +9,7 @@ for scenario or suite directories and summary_table() prints the verdicts;
 import dataclasses
 import json
 
-from analysis import figures, invariants, load, plots
+from analysis import figures, invariants, load, phases, plots, qemu
 from lab.provenance import RESULTS_SCHEMA
 
 MARK = {"pass": "pass", "fail": "FAIL", "skip": "skip", "undecided": "undecided"}
@@ -40,13 +40,30 @@ def analyze(res):
                "ok": all(v.as_expected for v in verdicts),
                "outcomes": {o: sum(v.status == o for v in verdicts) for o in invariants.OUTCOMES},
                "invariants": [dataclasses.asdict(v) | {"as_expected": v.as_expected} for v in verdicts],
-               "figures": figs,
+               "figures": figs, **fault_figures(res.runs),
                "runs": [{"label": r.label, "ok": r.result["ok"], "error": r.result["error"],
                          "provenance": r.provenance} for r in res.runs],
                "plots": [str(p) for p in made.values()]}
     (res.path / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
     (res.path / "report.md").write_text(markdown(res, verdicts, figs, made, summary))
     return summary
+
+
+def fault_figures(runs):
+    """Per run: a fault in phases (analysis.phases) and QEMU's post-copy figures (analysis.qemu)."""
+    return {"phases": {r.label: phases.of_run(r.result) for r in runs},
+            "qemu": {r.label: qemu.of_run(r.result) for r in runs}}
+
+
+def fault_tables(summary):
+    out = phases.markdown(summary["phases"])
+    out = (["", "## A fault in phases", "", "Trap (access to handler entry), fetch, place, return (placed to the "
+            "access completed); how each boundary is measured: analysis/phases.py.", ""] + out) if out else []
+    q = qemu.markdown(summary["qemu"])
+    if q:
+        out += ["", "## QEMU's figures", "", "As `query-migrate` reports them with postcopy-blocktime on "
+                "(analysis/qemu.py): a fault is a first touch, access start to access end.", ""] + q
+    return out
 
 
 def reports(paths):
@@ -98,6 +115,7 @@ def markdown(res, verdicts, figs, made, summary):
     out += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for label, f in figs.items():
         out.append("| " + " | ".join([label] + [_cell(f[k]) for k, _, _ in figures.COLUMNS]) + " |")
+    out += fault_tables(summary)
     failed = [r for r in res.runs if not r.result["ok"]]
     if failed:
         out += ["", "Runs that failed: " + "; ".join(f"{r.label}: {r.result['error']}" for r in failed)]

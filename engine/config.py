@@ -34,7 +34,8 @@ AFTER = constants("FA_AFTER_")
 AFTER_VALS = {a: constants(f"FA_AV_{a.upper()}_", "_") for a in AFTER if a != "none"}
 KMOD_BACKENDS = tuple(b for b in BACKENDS if b.startswith("kmod"))
 AREA_KINDS = ("anon", "dev-zero")
-TRANSPORTS = ("unix", "tcp")
+SOURCE_KINDS = ("unix", "tcp", "local")
+TCP_ONLY = ("delay_us", "rate_mbit")
 SECTIONS = ("area", "workload", "source")  # the scenario YAML sections that hold run options
 RUNNER_FIELDS = ("source_addr", "progress_fd")  # struct fa_cfg fields engine.run fills itself
 
@@ -117,8 +118,10 @@ class RunConfig:
                             c=("timeout_ms",), to_c=lambda v: (int(v * 1000),))
     max_map_count: int = _opt(0, "vm.max_map_count for the run, restored after (0: leave it; the session "
                               "sets it)", "workload", low=0, session=True)
-    transport: str = _opt("unix", "unix socket, or tcp through a veth pair between namespaces", "source",
-                          choices=TRANSPORTS)
+    transport: str = _opt("unix", "unix: a source process behind a unix socket; tcp: the same through a veth pair "
+                          "between namespaces; local: no network, the page image in a shared memory file that "
+                          "the destination maps read-only, a fetch is a memcpy", "source", key="kind",
+                          choices=SOURCE_KINDS)
     delay_us: int = _opt(0, "tcp: netem one-way delay, us", "source", low=0)
     rate_mbit: int = _opt(0, "tcp: netem rate, Mbit/s (0: unlimited)", "source", low=0)
     push: bool = _opt(False, "a background stream pushes every page in order", "source", c=("push",))
@@ -196,6 +199,12 @@ def validate(config):
         if not _type_ok(step.page, int) or not 0 <= step.page < config.pages:
             raise ConfigError("kernel_steps", f"page {step.page!r} is outside the area of {config.pages} pages "
                               f"(0..{config.pages - 1})", i)
+    if config.transport == "local":
+        for name in TCP_ONLY + ("kill_after_pages",):
+            if getattr(config, name):
+                raise ConfigError(name, f"{getattr(config, name)!r} needs a source process (source kind unix or "
+                                  f"tcp{', and tcp for the link model' if name in TCP_ONLY else ''}); the local "
+                                  f"source has none: leave {name} at 0 or change the kind")
     if config.after != "none" and config.backend not in KMOD_BACKENDS:
         raise ConfigError("after", f"{config.after!r} needs a kmod backend ({', '.join(KMOD_BACKENDS)}), "
                           f"not {config.backend}")

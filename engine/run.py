@@ -41,16 +41,22 @@ class RunResult:
     error: str  # empty when ok
     unsupported: bool  # the backend needs what this kernel lacks (see error)
     faults: int  # faults resolved (signals or uffd events)
-    resolve_ns: list  # per fault: handler entry (or event read) to the place ioctl's return
+    resolve_ns: list  # per fault: handler entry (or event read) to the place call's return
     fault_addr: list  # per fault, the page address
     fault_tid: list  # per fault, the faulting thread
     fault_t_ns: list  # per fault, CLOCK_MONOTONIC at handler entry (the clock of the trace)
+    fetch_ns: list  # per fault: handler entry to the page in the temporary page
+    fault_won: list  # per fault: 1 when its placement put the page in, 0 when it lost a race (EEXIST)
     e2e_ns: list  # per first touch, as the vCPU thread saw it
+    touch_addr: list  # per first touch (same order): the page address
+    touch_tid: list  # the vCPU thread
+    touch_t_ns: list  # CLOCK_MONOTONIC just before the access (it completed e2e_ns later)
     wall_s: float  # first access to last access
     pages_per_s: float
     pages_placed: int
     pages_pushed: int
     eexist: int  # places that lost a race (benign)
+    user_copy_bytes: int  # bytes placement copied in user space (the mprotect backend's memcpy), exactly
     vmas_before: int  # VMAs overlapping the area, before the first touch
     vmas_after: int  # and after the last
     rss_kb: int  # the area's resident set after the run
@@ -84,7 +90,8 @@ class RunResult:
         return d
 
 
-PER_FAULT = ("resolve_ns", "fault_addr", "fault_tid", "fault_t_ns", "e2e_ns")
+PER_FAULT = ("resolve_ns", "fault_addr", "fault_tid", "fault_t_ns", "fetch_ns", "fault_won", "e2e_ns", "touch_addr",
+             "touch_tid", "touch_t_ns")
 
 
 def p99(values):
@@ -152,6 +159,7 @@ KIND_NAME = {v: k for k, v in KERNEL_STEPS.items()}
 
 def _result(res, config):
     faults = [res.faults[i] for i in range(res.nfaults)]
+    touches = [res.touches[i] for i in range(res.ntouches)]
     error = ffi.string(res.error).decode(errors="replace")
     wall = res.wall_ns / 1e9
     steps = [KernelStepResult(kind=KIND_NAME[s.kind], page=s.page,
@@ -166,9 +174,12 @@ def _result(res, config):
         unsupported=error.startswith(UNSUPPORTED), faults=len(faults),
         resolve_ns=[f.resolve_ns for f in faults], fault_addr=[f.addr for f in faults],
         fault_tid=[f.tid for f in faults], fault_t_ns=[f.t_start_ns for f in faults],
-        e2e_ns=[res.e2e_ns[i] for i in range(res.ne2e)],
+        fetch_ns=[f.fetch_ns for f in faults], fault_won=[f.won for f in faults],
+        e2e_ns=[t.t1_ns - t.t0_ns for t in touches], touch_addr=[t.addr for t in touches],
+        touch_tid=[t.tid for t in touches], touch_t_ns=[t.t0_ns for t in touches],
         wall_s=wall, pages_per_s=res.pages_placed / wall if wall > 0 else 0.0,
         pages_placed=res.pages_placed, pages_pushed=res.pages_pushed, eexist=res.eexist,
+        user_copy_bytes=res.user_copy_bytes,
         vmas_before=res.vmas_before, vmas_after=res.vmas_after, rss_kb=res.rss_kb,
         bad_pages=res.bad_pages, first_bad=list(res.first_bad)[:min(res.bad_pages, lib.FA_MAX_FIRST)],
         missing_pages=res.missing_pages,

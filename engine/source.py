@@ -2,8 +2,11 @@
 
 Source() starts it and stops it; it listens on an AF_UNIX socket by
 default, or on TCP inside a network namespace joined to this one by a
-veth pair with a netem link model (engine.link).
+veth pair with a netem link model (engine.link).  The local kind has no
+process: Source() writes the same image into a file in /dev/shm, which the
+destination maps read-only, and removes it after the run.
 """
+import mmap
 import os
 import signal
 import subprocess
@@ -12,7 +15,9 @@ import tempfile
 from pathlib import Path
 
 from engine import link
+from engine._engine import ffi, lib
 
+SHM = "/dev/shm"
 REPO = Path(__file__).resolve().parent.parent
 TCP_PORT = 7411
 
@@ -27,11 +32,15 @@ class Source:
     def __init__(self, pages, seed, transport, delay_us, rate_mbit):
         self.pages, self.seed, self.transport = pages, seed, transport
         self.delay_us, self.rate_mbit = delay_us, rate_mbit
-        self.proc = None
+        self.proc = None  # none for the local source
+        self._path = None
         self._tmp = None
         self._link = None
 
     def __enter__(self):
+        if self.transport == "local":
+            self._image()
+            return self
         cmd = [sys.executable, "-m", "engine.serve", "--pages", str(self.pages), "--seed", str(self.seed)]
         if self.transport == "unix":
             self._tmp = tempfile.TemporaryDirectory(prefix="fa-source-")
@@ -51,6 +60,20 @@ class Source:
             raise SourceError(f"the source did not start (said {line!r}, status {self.proc.poll()})")
         return self
 
+    def _image(self):
+        fd, path = tempfile.mkstemp(prefix="fa-image-", dir=SHM)
+        self._path, self.addr = path, f"local:{path}"
+        try:
+            os.ftruncate(fd, self.pages * lib.FA_PAGE)
+            with mmap.mmap(fd, self.pages * lib.FA_PAGE) as m:
+                lib.fa_image_fill(ffi.from_buffer(m), self.pages, self.seed)
+        except OSError as e:
+            os.unlink(path)
+            raise SourceError(f"cannot write the page image of {self.pages} pages to {path}: {e.strerror} "
+                              f"(is {SHM} large enough?)") from None
+        finally:
+            os.close(fd)
+
     def kill(self):
         """Kill the source mid-run, as a crashed source host would be."""
         self.proc.send_signal(signal.SIGKILL)
@@ -64,3 +87,5 @@ class Source:
             self._link.down()
         if self._tmp:
             self._tmp.cleanup()
+        if self._path:
+            os.unlink(self._path)

@@ -9,7 +9,7 @@ Protocol, one JSON line each way at a time: the parent starts
 (dataclasses.asdict); the worker, its imports done, answers {"ready": true}; the parent
 adds the pid to its tracer (so that Python's start-up stays out of the
 trace) and writes "go"; the worker prints {"source_pid": N} once the source
-runs, then {"result": RunResult}, and exits.
+runs (null for the local source, which has no process), then {"result": RunResult}, and exits.
 """
 import dataclasses
 import json
@@ -25,7 +25,7 @@ def main(argv=None):
     config = RunConfig.from_dict(json.loads(sys.stdin.readline()))
 
     def on_source(src):
-        print(json.dumps({"source_pid": src.proc.pid}), flush=True)
+        print(json.dumps({"source_pid": src.proc.pid if src.proc else None}), flush=True)
 
     print(json.dumps({"ready": True}), flush=True)
     if sys.stdin.readline().strip() != "go":

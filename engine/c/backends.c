@@ -59,6 +59,7 @@ static int place(char *dst)
 		if (mprotect(dst, PAGE, PROT_READ | PROT_WRITE))
 			return errno;
 		memcpy(dst, T.tmp, PAGE);
+		__atomic_add_fetch(&E.user_copy_bytes, PAGE, __ATOMIC_RELAXED);
 		return 0;
 	}
 	return EINVAL;

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * engine.c - one post-copy destination run: connect to the source, set the
- * backend up, let vCPU threads touch the area in a pattern, time every
+ * engine.c - one post-copy destination run: connect to the source (or map
+ * the local page image), set the backend up, let vCPU threads touch the area in a pattern, time every
  * fault, then check every page against the source image.
  */
 #define _GNU_SOURCE
@@ -13,6 +13,7 @@
 #include <stdarg.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
 
@@ -103,6 +104,9 @@ int fa_thread_init(void)
 		return -1;
 	/* A forked helper must not share it: a shared page cannot be moved. */
 	madvise(T.tmp, PAGE, MADV_DONTFORK);
+	T.sock = -1;
+	if (E.image)
+		return 0;
 	T.sock = source_connect(E.cfg->source_addr);
 	if (T.sock < 0) {
 		fa_fail("cannot connect to the source at %s: %s", E.cfg->source_addr, strerror(errno));
@@ -127,21 +131,24 @@ void fa_thread_fini(void)
 	T.tmp = NULL;
 }
 
-void fa_record_fault(unsigned long long addr, int tid, unsigned long long t0)
+static void record_fault(long idx, int tid, unsigned long long t0, unsigned long long t_fetched,
+			 unsigned long long t_placed, int won)
 {
 	long i = __atomic_fetch_add(&E.nfaults, 1, __ATOMIC_RELAXED);
 
 	if (i < E.faults_cap)
-		E.res->faults[i] = (struct fa_fault){ addr, tid, t0, now_ns() - t0 };
+		E.res->faults[i] = (struct fa_fault){ (uintptr_t)(E.area + idx * PAGE), tid, t0,
+						      t_fetched - t0, t_placed - t0, won };
 }
 
-int fa_resolve(long idx, unsigned long long t0, int tid)
+int fa_fetch(long idx)
 {
 	uint64_t req = idx, got;
-	int err;
 
-	if (__atomic_load_n(&E.abort, __ATOMIC_RELAXED))
-		return -1;
+	if (E.image) {
+		memcpy(T.tmp, E.image + idx * PAGE, PAGE);
+		return 0;
+	}
 	if (fa_write_all(T.sock, &req, 8) || fa_read_all(T.sock, &got, 8) ||
 	    fa_read_all(T.sock, T.tmp, PAGE)) {
 		fa_fail("source connection lost while fetching page %ld: %s", idx, strerror(errno));
@@ -151,7 +158,19 @@ int fa_resolve(long idx, unsigned long long t0, int tid)
 		fa_fail("source answered page %llu for page %ld", (unsigned long long)got, idx);
 		return -1;
 	}
+	return 0;
+}
+
+int fa_resolve(long idx, unsigned long long t0, int tid)
+{
+	unsigned long long t_fetched, t_placed;
+	int err;
+
+	if (__atomic_load_n(&E.abort, __ATOMIC_RELAXED) || fa_fetch(idx))
+		return -1;
+	t_fetched = now_ns();
 	err = fa_place(idx);
+	t_placed = now_ns();
 	if (err == EEXIST) {
 		__atomic_add_fetch(&E.eexist, 1, __ATOMIC_RELAXED);
 	} else if (err == ENOMEM && E.cfg->backend == FA_B_MPROTECT) {
@@ -165,8 +184,8 @@ int fa_resolve(long idx, unsigned long long t0, int tid)
 	} else if (!__atomic_exchange_n(&E.placed[idx], 1, __ATOMIC_RELAXED)) {
 		__atomic_add_fetch(&E.pages_placed, 1, __ATOMIC_RELAXED);
 	}
-	__atomic_store_n(&E.last_progress_ns, now_ns(), __ATOMIC_RELAXED);
-	fa_record_fault((unsigned long long)(uintptr_t)(E.area + idx * PAGE), tid, t0);
+	__atomic_store_n(&E.last_progress_ns, t_placed, __ATOMIC_RELAXED);
+	record_fault(idx, tid, t0, t_fetched, t_placed, !err);
 	return 0;
 }
 
@@ -295,10 +314,11 @@ static void *vcpu(void *arg)
 
 		(void)*(volatile char *)(E.area + p * PAGE + (p % 64) * 8);
 		if (first) {
-			long k = __atomic_fetch_add(&E.ne2e, 1, __ATOMIC_RELAXED);
+			unsigned long long t1 = now_ns();
+			long k = __atomic_fetch_add(&E.ntouches, 1, __ATOMIC_RELAXED);
 
-			if (k < E.e2e_cap)
-				E.res->e2e_ns[k] = now_ns() - t0;
+			if (k < E.touches_cap)
+				E.res->touches[k] = (struct fa_touch){ (uintptr_t)(E.area + p * PAGE), T.tid, t0, t1 };
 		}
 	}
 out:
@@ -310,6 +330,16 @@ out:
 
 /* ---- push, watchdog ------------------------------------------------------- */
 
+/* The next pushed page into T.tmp, the n-th in order: from the push stream, or the local image. */
+static int push_next(long n, uint64_t *idx)
+{
+	if (E.image) {
+		*idx = n;
+		return __atomic_load_n(&E.placed[n], __ATOMIC_RELAXED) ? 0 : fa_fetch(n);
+	}
+	return fa_read_all(T.sock, idx, 8) || fa_read_all(T.sock, T.tmp, PAGE) || *idx >= (uint64_t)E.pages;
+}
+
 static void *push_thread(void *arg)
 {
 	uint64_t req = FA_PUSH_REQ, idx;
@@ -319,13 +349,12 @@ static void *push_thread(void *arg)
 	if (fa_thread_init())
 		return NULL;
 	__atomic_add_fetch(&E.helpers_ready, 1, __ATOMIC_RELEASE);
-	if (fa_write_all(T.sock, &req, 8))
+	if (!E.image && fa_write_all(T.sock, &req, 8))
 		goto out;
 	for (n = 0; n < E.pages && !__atomic_load_n(&E.abort, __ATOMIC_RELAXED); n++) {
 		int err;
 
-		if (fa_read_all(T.sock, &idx, 8) || fa_read_all(T.sock, T.tmp, PAGE) ||
-		    idx >= (uint64_t)E.pages)
+		if (push_next(n, &idx))
 			break;
 		if (__atomic_load_n(&E.placed[idx], __ATOMIC_RELAXED))
 			continue;
@@ -488,6 +517,47 @@ static void verify(struct fa_result *res)
 		res->ok = 0;
 }
 
+/*
+ * The local source: map the page image read-only, once, before the fault
+ * phase (its VMA is then part of the maps it starts with).  MAP_POPULATE, so
+ * that a fetch is the memcpy alone, not a fault on the image as well.
+ */
+static int image_map(void)
+{
+	const char *path = E.cfg->source_addr + 6;
+	int fd;
+	struct stat st;
+	void *p = MAP_FAILED;
+
+	if (strncmp(E.cfg->source_addr, "local:", 6))
+		return 0;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0 && !fstat(fd, &st)) {
+		/* a short file would SIGBUS a fetch: refuse it here */
+		if ((unsigned long)st.st_size < E.pages * PAGE)
+			errno = EINVAL;
+		else
+			p = mmap(NULL, E.pages * PAGE, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, 0);
+	}
+	if (fd >= 0)
+		close(fd);
+	if (p == MAP_FAILED) {
+		snprintf(E.res->error, sizeof(E.res->error), "cannot map the page image %s (%ld pages): %s", path,
+			 E.pages, strerror(errno));
+		E.res->ok = 0;
+		return -1;
+	}
+	E.image = p;
+	return 0;
+}
+
+static void image_unmap(void)
+{
+	if (E.image)
+		munmap((void *)E.image, E.pages * PAGE);
+	E.image = NULL;
+}
+
 int fa_engine_run(const struct fa_cfg *cfg, struct fa_result *res)
 {
 	pthread_t threads[FA_MAX_THREADS], push, dog;
@@ -504,15 +574,16 @@ int fa_engine_run(const struct fa_cfg *cfg, struct fa_result *res)
 	E.fa_fd = E.uffd = E.pagemap_fd = -1;
 	E.abort_efd = eventfd(0, EFD_CLOEXEC);
 	E.faults_cap = 2 * cfg->pages + 4096;
-	E.e2e_cap = 2 * cfg->pages + 4096;
+	E.touches_cap = 2 * cfg->pages + 4096;
 	res->faults = calloc(E.faults_cap, sizeof(*res->faults));
-	res->e2e_ns = calloc(E.e2e_cap, sizeof(*res->e2e_ns));
+	res->touches = calloc(E.touches_cap, sizeof(*res->touches));
 	E.placed = calloc(cfg->pages, 1);
-	if (cfg->threads < 1 || cfg->threads > FA_MAX_THREADS || !res->faults || !res->e2e_ns || !E.placed) {
+	if (cfg->threads < 1 || cfg->threads > FA_MAX_THREADS || !res->faults || !res->touches || !E.placed) {
 		snprintf(res->error, sizeof(res->error), "bad thread count or out of memory");
 		return res->ok = 0;
 	}
-	if (fa_backend_setup()) {	/* it said why */
+	if (image_map() || fa_backend_setup()) {	/* they said why */
+		image_unmap();
 		close(E.abort_efd);
 		free(E.placed);
 		return 0;
@@ -556,10 +627,11 @@ int fa_engine_run(const struct fa_cfg *cfg, struct fa_result *res)
 	pthread_join(dog, NULL);
 	watchdog_stop = 0;
 	res->nfaults = E.nfaults < E.faults_cap ? E.nfaults : E.faults_cap;
-	res->ne2e = E.ne2e < E.e2e_cap ? E.ne2e : E.e2e_cap;
+	res->ntouches = E.ntouches < E.touches_cap ? E.ntouches : E.touches_cap;
 	res->pages_placed = E.pages_placed;
 	res->pages_pushed = E.pages_pushed;
 	res->eexist = E.eexist;
+	res->user_copy_bytes = E.user_copy_bytes;
 	res->pfn_checked = E.pfn_checked;
 	res->pfn_kept = E.pfn_kept;
 	res->rss_kb = area_rss_kb();
@@ -578,6 +650,7 @@ int fa_engine_run(const struct fa_cfg *cfg, struct fa_result *res)
 		close(E.socks[i]);
 	close(E.abort_efd);
 	munmap(E.area, E.pages * PAGE);
+	image_unmap();
 	free(E.placed);
 	return res->ok;
 }
@@ -585,7 +658,7 @@ int fa_engine_run(const struct fa_cfg *cfg, struct fa_result *res)
 void fa_engine_free(struct fa_result *res)
 {
 	free(res->faults);
-	free(res->e2e_ns);
+	free(res->touches);
 	res->faults = NULL;
-	res->e2e_ns = NULL;
+	res->touches = NULL;
 }

@@ -3,8 +3,9 @@
  * holds plain declarations only) and included by the C sources.
  *
  * A post-copy destination: an area of `pages` pages starts empty, `threads`
- * vCPU threads touch it, and each missing page is fetched from the source
- * process over a socket into a temporary page, then placed by a backend.
+ * vCPU threads touch it, and each missing page is fetched into a temporary
+ * page (from the source process over a socket, or copied from a page image
+ * in shared memory), then placed by a backend.
  */
 
 #define FA_PAGE 4096
@@ -90,7 +91,7 @@ struct fa_cfg {
 	long stride;		/* stride: step in pages */
 	int thp;
 	int dev_zero;		/* map /dev/zero MAP_PRIVATE instead of anonymous */
-	const char *source_addr;	/* "unix:PATH" or "tcp:HOST:PORT" */
+	const char *source_addr;	/* "unix:PATH", "tcp:HOST:PORT", or "local:PATH": a page image file */
 	int push;		/* a background push connection */
 	int timeout_ms;		/* no progress for this long: fail the run */
 	int nksteps;
@@ -104,9 +105,18 @@ struct fa_cfg {
 
 struct fa_fault {
 	unsigned long long addr;
-	int tid;
+	int tid;		/* the faulting thread */
 	unsigned long long t_start_ns;	/* CLOCK_MONOTONIC at handler entry / event read */
-	unsigned long long resolve_ns;	/* entry to the place ioctl's return */
+	unsigned long long fetch_ns;	/* entry to the page in the temporary page */
+	unsigned long long resolve_ns;	/* entry to the place call's return */
+	int won;		/* 1: this placement put the page in; 0: it lost a race (EEXIST) */
+};
+
+/* A first touch of a page, as its vCPU thread saw it. */
+struct fa_touch {
+	unsigned long long addr;
+	int tid;
+	unsigned long long t0_ns, t1_ns;	/* CLOCK_MONOTONIC before the access, and once it completed */
 };
 
 struct fa_result {
@@ -114,12 +124,13 @@ struct fa_result {
 	char error[256];
 	long nfaults;		/* records in faults[] */
 	struct fa_fault *faults;
-	long ne2e;
-	unsigned long long *e2e_ns;	/* first touches, as a vCPU thread saw them */
+	long ntouches;
+	struct fa_touch *touches;	/* first touches, as a vCPU thread saw them */
 	unsigned long long wall_ns;	/* first access to last access */
 	long pages_placed;
 	long pages_pushed;
 	long eexist;
+	long user_copy_bytes;	/* bytes placement copied in user space (the mprotect backend's memcpy) */
 	long vmas_before;	/* VMAs overlapping the area */
 	long vmas_after;
 	long rss_kb;
@@ -146,3 +157,5 @@ void fa_engine_free(struct fa_result *res);
 
 /* the source: serve pages of the image (seed, pages) on a listening socket */
 int fa_source_serve(int listen_fd, long pages, unsigned long long seed);
+/* the same image in memory, for the local source: pages * FA_PAGE bytes at buf */
+void fa_image_fill(char *buf, long pages, unsigned long long seed);

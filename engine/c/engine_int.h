@@ -23,9 +23,11 @@ struct engine {
 	int uffd;		/* uffd backends */
 	int abort_efd;		/* eventfd: wakes the handler thread on abort */
 	unsigned char *placed;	/* per page: 1 once placed here */
-	long nfaults, ne2e;	/* atomic indexes into res->faults, res->e2e_ns */
-	long faults_cap, e2e_cap;
+	const char *image;	/* the local source: the page image, mapped read-only; else NULL */
+	long nfaults, ntouches;	/* atomic indexes into res->faults, res->touches */
+	long faults_cap, touches_cap;
 	long pages_placed, pages_pushed, eexist;	/* atomic */
+	long user_copy_bytes;	/* atomic */
 	unsigned long long last_progress_ns;		/* atomic */
 	int abort;		/* atomic: stop now */
 	int socks[FA_MAX_THREADS + 16];	/* every connection (vCPUs + handler, push, main), shut down on abort */
@@ -39,7 +41,7 @@ struct engine {
 };
 extern struct engine E;
 
-/* Per thread: its connection to the source and its page to fill and move. */
+/* Per thread: its connection to the source (-1 for the local source) and its page to fill and move. */
 struct fa_thread {
 	int sock;
 	char *tmp;
@@ -53,11 +55,12 @@ void fa_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void fa_stop(void);	/* stop the run without an error (the mprotect VMA limit) */
 int fa_thread_init(void);
 void fa_thread_fini(void);
+/* Fetch page idx into T.tmp: from the socket, or a memcpy from the local image; 0, or -1 once the run fails. */
+int fa_fetch(long idx);
 /* Fetch page idx into T.tmp and place it; 0, or -1 once the run stops. */
 int fa_resolve(long idx, unsigned long long t_start, int tid);
 /* Place T.tmp (holding page idx) at its address; 0 or an errno. */
 int fa_place(long idx);
-void fa_record_fault(unsigned long long addr, int tid, unsigned long long t0);
 
 /* backends.c */
 int fa_backend_setup(void);

@@ -7,6 +7,7 @@
  * answers with the u64 index and the page.  The index FA_PUSH_REQ turns the
  * connection into a push stream: every page in order, yielding while any
  * fault request is in flight (faults have priority, as in QEMU post-copy).
+ * fa_image_fill() writes the same image into memory for the local source.
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -104,6 +105,14 @@ static void *serve_conn(void *arg)
 	close(c->fd);
 	free(c);
 	return NULL;
+}
+
+void fa_image_fill(char *buf, long pages, unsigned long long seed)
+{
+	long i;
+
+	for (i = 0; i < pages; i++)
+		page_fill(buf + i * FA_PAGE, seed, i);
 }
 
 int fa_source_serve(int listen_fd, long pages, unsigned long long seed)

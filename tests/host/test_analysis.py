@@ -3,13 +3,14 @@ tests/fixtures/record.sh records them again): each passes on its fixture,
 and a one-line change to the fixture makes it fail, or come out undecided
 (the data to decide is missing) or skipped (it does not apply), with a reason."""
 import copy
+import types
 import json
 import shutil
 
 import pytest
 
 from analysis import __main__ as cli
-from analysis import invariants, load, page_story, plots, report
+from analysis import invariants, load, page_story, phases, plots, qemu, report
 from analysis.events import Events
 from lab.guest import REPO
 from tracing.probes import VM_FAULT_SIGBUS
@@ -341,3 +342,109 @@ def test_summary_provenance_keeps_what_the_runs_disagree_on():
     prov = report.provenance(res.runs)
     assert prov["kernel"] == "6.12.95+deb12-amd64" and prov["accel"] == "tcg"
     assert prov["created"] == ["unknown (recorded before fa-results/2)", "2026-12-01T04:00:00Z"]
+
+
+# ---- a fault in phases, QEMU's figures: hand-made results whose answers are worked out by hand ----
+
+def phase_result(faults, touches, threads=1):
+    """A RunResult dict holding only what analysis.phases and analysis.qemu read.
+    faults: (addr, tid, entry, fetch, resolve, won); touches: (addr, tid, t0, e2e)."""
+    f, t = list(zip(*faults)) or [()] * 6, list(zip(*touches)) or [()] * 4
+    return {"fault_addr": list(f[0]), "fault_tid": list(f[1]), "fault_t_ns": list(f[2]), "fetch_ns": list(f[3]),
+            "resolve_ns": list(f[4]), "fault_won": list(f[5]), "touch_addr": list(t[0]), "touch_tid": list(t[1]),
+            "touch_t_ns": list(t[2]), "e2e_ns": list(t[3]), "threads": threads}
+
+
+def test_phases_join_on_the_winning_placement_of_the_touching_thread():
+    r = phase_result(
+        faults=[(0x1000, 7, 1200, 300, 500, 1),   # page 1, thread 7: trap 200, fetch 300, place 200, return 300
+                (0x1000, 8, 1250, 300, 600, 0),   # the EEXIST loser of the same page: not joined
+                (0x2000, 8, 5100, 100, 400, 1)],  # page 2 placed by thread 8's fault ...
+        touches=[(0x1000, 7, 1000, 1000),
+                 (0x2000, 7, 5000, 1000),          # ... while thread 7 touched it: no join
+                 (0x3000, 7, 9000, 50)])           # a page no fault placed (pushed): no join
+    assert phases.join(r) == [(200, 300, 200, 300, 1000)]
+    out = phases.of_run(r)
+    assert (out["joined"], out["first_touches"]) == (1, 3)
+    # a handler thread's ioctl woke the vCPU, which ran on before the ioctl returned: return -100
+    woke = phase_result([(0x1000, 7, 1200, 300, 900, 1)], [(0x1000, 7, 1000, 1000)])
+    assert phases.join(woke) == [(200, 300, 600, -100, 1000)]
+    assert out["phases"]["return"] == {"median_us": 0.3, "p99_us": 0.3}
+    assert out["sum_of_medians_us"] == out["e2e_median_us"] == 1.0 and out["adds_up"] is True
+    assert out["median_fault"] == {"faults": 1, "trap": 0.2, "fetch": 0.3, "place": 0.2, "return": 0.3,
+                                   "sum_us": 1.0, "e2e_us": 1.0}
+
+
+def hundred_ns_faults(n, kinds):
+    """n faults of 100 ns, fault i all in phase kinds[i % len(kinds)] (0 trap, 1 fetch, 3 return)."""
+    spans = {0: (100, 0, 0), 1: (0, 100, 100), 3: (0, 0, 0)}  # (entry - t0, fetch, resolve)
+    faults, touches = [], []
+    for i in range(n):
+        d, fetch, resolve = spans[kinds[i % len(kinds)]]
+        faults.append((4096 * i, 1, 1000 * i + d, fetch, resolve, 1))
+        touches.append((4096 * i, 1, 1000 * i, 100))
+    return phase_result(faults, touches)
+
+
+def test_phases_add_up_check_fails_when_faults_of_one_length_split_differently():
+    # 21 faults of 100 ns; the median fault (ranks 9-11) is one trap-, one fetch-, one return-heavy:
+    # every phase's median over them is 0, against their 100 ns
+    r = hundred_ns_faults(21, (0, 1, 3))
+    assert phases.join(r)[:3] == [(100, 0, 0, 0, 100), (0, 100, 0, 0, 100), (0, 0, 0, 100, 100)]
+    out = phases.of_run(r)
+    assert out["median_fault"]["faults"] == 3 and out["median_fault"]["sum_us"] == 0
+    assert out["add_up_pct"] == 100.0 and out["adds_up"] is False
+    # the same faults all trap-heavy: the split adds up
+    assert phases.of_run(hundred_ns_faults(21, (0,)))["adds_up"] is True
+
+
+def test_phases_none_for_results_recorded_before_the_arrays(post):
+    assert phases.of_run(post.runs[0].result) is None
+    assert phases.of_run(phase_result([], []))["joined"] == 0
+
+
+@pytest.mark.parametrize("intervals, threads, per_thread, overlapped", [
+    ({}, None, {}, 0),
+    ({1: [(0, 10), (20, 30)]}, None, {1: 20}, 20),                      # one thread: all its blocked time
+    ({1: [(0, 10), (5, 15)]}, None, {1: 15}, 15),                        # overlapping faults of one thread merge
+    ({1: [(0, 10)], 2: [(5, 15)]}, None, {1: 10, 2: 10}, 5),             # both blocked in [5, 10]
+    ({1: [(0, 10), (20, 30)], 2: [(5, 25)]}, None, {1: 20, 2: 20}, 10),  # [5, 10] and [20, 25]
+    ({1: [(0, 10)], 2: [(10, 20)]}, None, {1: 10, 2: 10}, 0),            # back to back: never both
+    ({1: [(0, 10)], 2: [(0, 10)]}, 3, {1: 10, 2: 10}, 0),                # a third vCPU never blocked
+    ({1: [(0, 10)], 2: [(2, 8)], 3: [(4, 20)]}, 3, {1: 10, 2: 6, 3: 16}, 4),
+])
+def test_qemu_blocktime(intervals, threads, per_thread, overlapped):
+    assert qemu.blocktime(intervals, threads) == (per_thread, overlapped)
+
+
+@pytest.mark.parametrize("ns, bucket", [(0, 0), (999, 0), (1000, 0), (1999, 0), (2000, 1), (3999, 1), (4000, 2),
+                                        (256_000, 8), (511_999, 8), (512_000, 9), (2 ** 23 * 1000, 23),
+                                        (2 ** 30 * 1000, 23)])
+def test_qemu_latency_buckets(ns, bucket):
+    """QEMU's example: the 8th element counts faults resolved within [256us, 512us)."""
+    assert qemu.bucket(ns) == bucket
+
+
+def test_qemu_figures_of_a_run():
+    r = phase_result([], [(0x1000, 7, 0, 3_000_000), (0x2000, 7, 5_000_000, 1_000_000),
+                          (0x3000, 8, 2_000_000, 4_000_000)], threads=2)
+    q = qemu.of_run(r)
+    assert q["postcopy-vcpu-blocktime"] == [4.0, 4.0]  # thread 7: 3 + 1 ms; thread 8: 4 ms
+    assert q["postcopy-blocktime"] == 2.0  # both in [2, 3] and [5, 6] ms
+    assert q["postcopy-latency"] == 8_000_000 // 3 + 1  # mean, rounded
+    assert sum(q["postcopy-latency-dist"]) == 3 and q["postcopy-latency-dist"][11] == 2  # 2048 <= 3000, 4000 us
+    assert q["postcopy-latency-dist"][9] == 1 and len(q["postcopy-latency-dist"]) == 24
+    assert qemu.of_run({"e2e_ns": []}) is None
+
+
+def test_phase_plot_and_report_tables(tmp_path):
+    r = phase_result([(0x1000, 7, 1200, 300, 500, 1)], [(0x1000, 7, 1000, 1000)])
+    run = types.SimpleNamespace(label="kmod", result=r)
+    bars = plots.fault_phases([run], tmp_path / "phases.png")
+    assert bars.series == {p: (["kmod"], [v]) for p, v in zip(phases.PHASES, (0.2, 0.3, 0.2, 0.3))}
+    assert bars.path.read_bytes()[:4] == b"\x89PNG"
+    summary = report.fault_figures([run])
+    md = "\n".join(report.fault_tables(summary))
+    assert "| kmod | 1 / 1 | 0.2 / 0.2 | 0.3 / 0.3 | 0.2 / 0.2 | 0.3 / 0.3 | 1.0 | 0.0 | " \
+           "0.2 + 0.3 + 0.2 + 0.3 = 1.0 of 1.0 | 0.0 |" in md
+    assert "| kmod | 0.001 | 0.001 | 1.0 | [0, 2): 1 |" in md

@@ -3,6 +3,7 @@
 options (engine.config) and the constants cffi reads from engine_api.h."""
 import dataclasses
 import json
+import os
 import re
 import subprocess
 import sys
@@ -14,6 +15,7 @@ import pytest
 import engine
 from engine import ConfigError, KernelStep, RunConfig, config, run
 from engine._engine import ffi, lib
+from engine.source import SHM
 from lab.guest import REPO
 
 HOST_BACKENDS = ["uffd-copy", "uffd-move", "uffd-sigbus", "uffd-sigbus-move", "mprotect"]
@@ -84,6 +86,10 @@ def test_source_death_fails_fast_and_names_missing_pages(backend):
     (dict(kernel_steps=[KernelStep("ioctl", 0)]), r"kernel_steps\[0\]: kind 'ioctl' is not allowed"),
     (dict(kernel_steps=[KernelStep("pipe-read", 1)] * 17), "17 steps; at most 16"),
     (dict(after="ksm"), "'ksm' needs a kmod backend"),
+    (dict(transport="ipc"), "transport: 'ipc' is not allowed; use one of: unix, tcp, local"),
+    (dict(transport="local", kill_after_pages=5), "kill_after_pages: 5 needs a source process .* the local source "
+                                                 "has none"),
+    (dict(transport="local", delay_us=100), "delay_us: 100 needs a source process .*and tcp for the link model"),
 ])
 def test_bad_parameters_are_refused(kw, msg):
     args = dict(backend="uffd-copy", pages=16, threads=1, pattern="sequential") | kw
@@ -170,3 +176,45 @@ def test_serve_fails_when_it_cannot_bind():
     r = subprocess.run([sys.executable, "-m", "engine.serve", "--pages", "4", "--seed", "1", "--tcp", "192.0.2.1:7411"],
                        capture_output=True, text=True, cwd=REPO, timeout=60)
     assert r.returncode == 1 and r.stdout.startswith("cannot bind 192.0.2.1:7411 after 50 tries"), (r.stdout, r.stderr)
+
+
+@pytest.mark.parametrize("backend", HOST_BACKENDS)
+def test_local_source_moves_every_page(backend):
+    """The image in /dev/shm, mapped read-only: every page arrives right, by a fault each (or by push),
+    and the file is gone after the run."""
+    before = set(os.listdir(SHM))
+    res = run(backend, PAGES, 2, "random", seed=5, transport="local")
+    assert_complete(res)
+    assert res.faults - res.eexist == PAGES
+    assert res.user_copy_bytes == (PAGES * 4096 if backend == "mprotect" else 0), "placement's user-space copies"
+    assert set(os.listdir(SHM)) == before, "the page image is removed after the run"
+    pushed = run(backend, PAGES, 1, "random", transport="local", push=True)
+    assert_complete(pushed)
+    assert pushed.pages_pushed > 0
+    # mprotect has no EEXIST: a fault and the push that race both copy the page in (the same bytes)
+    placements = pushed.pages_pushed + pushed.faults - pushed.eexist
+    assert placements >= PAGES if backend == "mprotect" else placements == PAGES
+
+
+def test_local_source_refuses_a_short_image(tmp_path):
+    """A file too small for the area would SIGBUS a fetch: the engine refuses it and says why."""
+    short = tmp_path / "image"
+    short.write_bytes(bytes(4096))
+    cfg = ffi.new("struct fa_cfg *", dict(backend=lib.FA_B_UFFD_COPY, pages=4, threads=1, progress_fd=-1,
+                                         source_addr=(addr := ffi.new("char[]", f"local:{short}".encode()))))
+    res = ffi.new("struct fa_result *")
+    assert lib.fa_engine_run(cfg, res) == 0 and addr
+    assert ffi.string(res.error).decode() == f"cannot map the page image {short} (4 pages): Invalid argument"
+    lib.fa_engine_free(res)
+
+
+def test_phase_timestamps_are_in_order():
+    """Per fault: entry <= fetched <= placed; per first touch, its thread is a vCPU's and its access
+    starts before the handler of its page enters (signal mode: the same thread)."""
+    res = run("uffd-sigbus", 1024, 2, "random", transport="local")
+    assert_complete(res)
+    assert all(0 < f <= r for f, r in zip(res.fetch_ns, res.resolve_ns))
+    assert sum(res.fault_won) == 1024 and len(res.touch_addr) == len(res.e2e_ns) == 1024
+    entry = {a: (t, tid) for a, t, tid in zip(res.fault_addr, res.fault_t_ns, res.fault_tid)}
+    for a, tid, t0, e2e in zip(res.touch_addr, res.touch_tid, res.touch_t_ns, res.e2e_ns):
+        assert entry[a][1] == tid and t0 <= entry[a][0] <= t0 + e2e
