@@ -170,7 +170,7 @@ static inline void emit(u32 probe, struct entry_t *e, s64 ret, u64 ts, u64 lat, 
     ev->probe = probe;
     ev->stack = stack;
     bpf_get_current_comm(&ev->comm, sizeof(ev->comm));
-    events.ringbuf_submit(ev, 0);
+    events.ringbuf_submit(ev, BPF_RB_NO_WAKEUP);   /* the tracer drains on a clock */
 }
 
 /* kprobe entry half (module functions): park the arguments for the return half */

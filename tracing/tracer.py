@@ -29,6 +29,7 @@ from tracing.bpf_text import BPF_TEXT
 
 TLB_SKIP = ("flush_tlb", "ptep_clear_flush", "tlb_", "__flush", "native_flush", "bpf_")
 KRETPROBE_MAXACTIVE = 256  # many concurrent faults under 2 CPUs
+CONSUME_S = 0.05  # the ring buffer is drained this often (RINGBUF_PAGES must hold what comes meanwhile)
 FORK_TRACEPOINT, FOLLOWED = "sched_process_fork", 2  # a forked process joins the traced ones (targets value 2)
 
 
@@ -97,7 +98,8 @@ class Tracer:
             self.bpf.detach_kretfunc(name)
         for pid in self.pids:
             self.add_pid(pid)
-        self.bpf[b"events"].open_ring_buffer(self._on_event)
+        self._ring = self.bpf[b"events"]
+        self._ring.open_ring_buffer(self._on_event)
         self._poller = threading.Thread(target=self._poll, daemon=True)
         self._poller.start()
         return self
@@ -183,23 +185,33 @@ class Tracer:
             self.bpf[name].clear()
 
     def _on_event(self, ctx, data, size):
-        # data lives only during the callback: copy it out now (runs under self._lock, in ring_buffer_poll)
-        ev = probes.event_dict(self.bpf[b"events"].event(data))
+        # data lives only during the callback: copy it out now (runs under self._lock, in the consume).
+        # Kept events stay raw bytes until detach(): decoding each one here would take the workload's CPU.
         if self.on_event is None:
-            self._events.append(ev)
+            self._events.append(ctypes.string_at(data, size))
             return
+        ev = probes.event_dict(self._ring.event(data))
         if ev["probe"] == "flush_tlb_mm_range":
             self._name_caller(ev)
         self.on_event(ev)
+
+    def _decode(self, raw):
+        """Raw kept events as dicts."""
+        from bcc.table import _get_event_class
+
+        cls = _get_event_class(self._ring)
+        return [probes.event_dict(cls.from_buffer_copy(r)) for r in raw]
 
     def _name_caller(self, ev):
         ev["caller"] = self._ksym(ev["caller"])
         self._tlb[ev["caller"]] = self._tlb.get(ev["caller"], 0) + 1
 
     def _poll(self):
-        while not self._stop.is_set():
+        # Events are submitted without a wake-up (BPF_RB_NO_WAKEUP: one per event costs the workload
+        # an irq_work and a switch), so this drains the buffer on a clock instead.
+        while not self._stop.wait(CONSUME_S):
             with self._lock:
-                self.bpf.ring_buffer_poll(100)
+                self.bpf.ring_buffer_consume()
 
     def _ksym(self, stack_id):
         """The first kernel function above the flush itself, for a stack id."""
@@ -242,7 +254,8 @@ class Tracer:
         self._set_config(CFG_SIGNAL=False, CFG_EVENTS=False, CFG_WORK=False)
         with self._lock:
             self.bpf.ring_buffer_consume()
-            events, self._events = self._events, []
+            raw, self._events = self._events, []
+        events = self._decode(raw) if raw else []
         counts, lost = self.counts(), self.lost()
         hists = self.histograms(counts)
         for ev in events:  # a streamed event (on_event) was named in the callback and is not kept

@@ -62,3 +62,11 @@ def test_tables_show_every_column():
     txt = work.text({"kmod": rows["kmod"]}).splitlines()
     assert txt[0].split()[:3] == ["BACKEND", "SYSCALLS", "PLACE_IOCTL"] and txt[1].split()[:4] == [
         "kmod", "4.125", "1", "1"]
+
+
+def test_bench_work_has_a_quick_mode():
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "bench.work", "--help"], capture_output=True, text=True, check=True)
+    assert "usage: python -m bench.work [-h] [--quick]" in out.stdout and "per fault" in out.stdout
