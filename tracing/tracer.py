@@ -6,9 +6,10 @@ run needs, run the workload, stop, and hand back events and a summary.
     trace = t.trace          # .events (dicts, in emit order), .summary (dict)
 
 start() returns only once every probe is attached.  A stream reader (the
-fatrace CLI) passes on_event=fn: each event goes to fn from the ring-buffer
-callback and is not kept, so memory stays bounded.  A session that traces
-many runs compiles once and attaches per run (the scenario session does):
+fatrace CLI) passes on_event=fn: each event goes to fn from the thread that
+drains the ring buffer (tracing/ring.py, every CONSUME_S) and is not kept,
+so memory stays bounded.  A session that traces many runs compiles once and
+attaches per run (the scenario session does):
 
     t = Tracer(filter_tgid=True).compile()
     t.attach(groups=("vma",), events=True, work=True); t.add_pid(pid); ...; trace = t.detach()
@@ -21,11 +22,13 @@ Trace's summary then has "work", per traced tgid.
 """
 import ctypes
 import dataclasses
+import mmap
 import threading
 
 from tracing import probes
 from tracing import work as counters
 from tracing.bpf_text import BPF_TEXT
+from tracing.ring import Ring
 
 TLB_SKIP = ("flush_tlb", "ptep_clear_flush", "tlb_", "__flush", "native_flush", "bpf_")
 KRETPROBE_MAXACTIVE = 256  # many concurrent faults under 2 CPUs
@@ -64,7 +67,7 @@ class Tracer:
         self._attached = []  # (kind, name) to detach
         self._events, self._tlb = [], {}  # this round's kept events; TLB flush callers -> count
         self._stop = threading.Event()
-        self._lock = threading.Lock()  # libbpf's poll and consume are not to run at once
+        self._lock = threading.Lock()  # the poll thread and detach() read the ring buffer in turn
         self._poller = None
 
     @staticmethod
@@ -98,8 +101,11 @@ class Tracer:
             self.bpf.detach_kretfunc(name)
         for pid in self.pids:
             self.add_pid(pid)
-        self._ring = self.bpf[b"events"]
-        self._ring.open_ring_buffer(self._on_event)
+        from bcc.table import _get_event_class
+
+        self._event = _get_event_class(self.bpf[b"events"])
+        self._ring = Ring(self.bpf[b"events"].map_fd, self.ringbuf_pages * mmap.PAGESIZE,
+                          ctypes.sizeof(self._event))
         self._poller = threading.Thread(target=self._poll, daemon=True)
         self._poller.start()
         return self
@@ -184,23 +190,23 @@ class Tracer:
         for name in (b"counts", b"lost"):
             self.bpf[name].clear()
 
-    def _on_event(self, ctx, data, size):
-        # data lives only during the callback: copy it out now (runs under self._lock, in the consume).
-        # Kept events stay raw bytes until detach(): decoding each one here would take the workload's CPU.
-        if self.on_event is None:
-            self._events.append(ctypes.string_at(data, size))
+    def _drain(self):
+        """Read the ring buffer (under self._lock): keep the chunk raw, or stream its events to on_event.
+        Kept events stay raw bytes until detach(): decoding each one now would take the workload's CPU."""
+        chunk = self._ring.read()
+        if not chunk:
             return
-        ev = probes.event_dict(self._ring.event(data))
-        if ev["probe"] == "flush_tlb_mm_range":
-            self._name_caller(ev)
-        self.on_event(ev)
+        if self.on_event is None:
+            self._events.append(chunk)
+            return
+        for ev in self._decode(chunk):
+            if ev["probe"] == "flush_tlb_mm_range":
+                self._name_caller(ev)
+            self.on_event(ev)
 
-    def _decode(self, raw):
-        """Raw kept events as dicts."""
-        from bcc.table import _get_event_class
-
-        cls = _get_event_class(self._ring)
-        return [probes.event_dict(cls.from_buffer_copy(r)) for r in raw]
+    def _decode(self, chunk):
+        """The events of a raw chunk, as dicts."""
+        return [probes.event_dict(self._event.from_buffer_copy(r)) for r in self._ring.records(chunk)]
 
     def _name_caller(self, ev):
         ev["caller"] = self._ksym(ev["caller"])
@@ -211,7 +217,7 @@ class Tracer:
         # an irq_work and a switch), so this drains the buffer on a clock instead.
         while not self._stop.wait(CONSUME_S):
             with self._lock:
-                self.bpf.ring_buffer_consume()
+                self._drain()
 
     def _ksym(self, stack_id):
         """The first kernel function above the flush itself, for a stack id."""
@@ -253,12 +259,12 @@ class Tracer:
         self._attached = []
         self._set_config(CFG_SIGNAL=False, CFG_EVENTS=False, CFG_WORK=False)
         with self._lock:
-            self.bpf.ring_buffer_consume()
+            self._drain()
             raw, self._events = self._events, []
-        events = self._decode(raw) if raw else []
+        events = [ev for chunk in raw for ev in self._decode(chunk)]
         counts, lost = self.counts(), self.lost()
         hists = self.histograms(counts)
-        for ev in events:  # a streamed event (on_event) was named in the callback and is not kept
+        for ev in events:  # a streamed event (on_event) was named as it went out, and is not kept
             if ev["probe"] == "flush_tlb_mm_range":
                 self._name_caller(ev)
         tlb, self._tlb = self._tlb, {}
@@ -275,6 +281,7 @@ class Tracer:
         self._stop.set()
         if self._poller:
             self._poller.join(5)
+            self._ring.close()
         self.bpf.cleanup()
 
     def stop(self):
