@@ -9,7 +9,7 @@ for scenario or suite directories and summary_table() prints the verdicts;
 import dataclasses
 import json
 
-from analysis import figures, invariants, load, phases, plots, qemu
+from analysis import figures, invariants, load, phases, plots, qemu, work
 from lab.provenance import RESULTS_SCHEMA
 
 MARK = {"pass": "pass", "fail": "FAIL", "skip": "skip", "undecided": "undecided"}
@@ -40,6 +40,7 @@ def analyze(res):
                "ok": all(v.as_expected for v in verdicts),
                "outcomes": {o: sum(v.status == o for v in verdicts) for o in invariants.OUTCOMES},
                "invariants": [dataclasses.asdict(v) | {"as_expected": v.as_expected} for v in verdicts],
+               "work_per_fault": {r.label: work.of_run(r) for r in res.runs},
                "figures": figs, **fault_figures(res.runs),
                "runs": [{"label": r.label, "ok": r.result["ok"], "error": r.result["error"],
                          "provenance": r.provenance} for r in res.runs],
@@ -103,6 +104,10 @@ def markdown(res, verdicts, figs, made, summary):
     out = [f"# {sc['name']}", "", sc["description"].strip(), "", f"**Expected:** {sc['expect'].strip()}", "",
            f"Results schema {summary['schema']}; kernel {prov.get('kernel')}, accel {prov.get('accel')}, "
            f"commit {prov.get('commit')}, fault_area.ko srcversion {prov.get('module_srcversion') or '-'}.", "",
+           "## Counted kernel work per fault", "",
+           "Counted in the kernel for the workload's tgid, over the whole run (setup and teardown too): "
+           "the same under TCG, KVM and bare metal, unlike the times below.", "",
+           *work.markdown(summary["work_per_fault"]), "",
            "## Invariants", "", "Outcomes: " + ", ".join(f"{n} {o}" for o, n in summary["outcomes"].items()) + ".",
            "", "| invariant | run | result | expected | why | metrics |", "|---|---|---|---|---|---|"]
     for v in verdicts:

@@ -6,7 +6,9 @@ reads pfns: the groups of every probe an invariant of the scenario needs
 one fires depends on the backend), and record_pfn when one needs "pfn" data.
 The report's figures read nothing else from the trace but TLB flushes, which
 they show only when a scenario traces group tlb (tracing.groups).  A
-scenario's tracing.groups overrides the derived groups.
+scenario's tracing.groups overrides the derived groups.  The work counters
+(tracing/work.py) are not planned: the session attaches them to every run,
+so that every report carries the counted work per fault.
 """
 from analysis.invariants import INVARIANTS
 from tracing.probes import GROUPS, PROBES

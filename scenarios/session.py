@@ -1,7 +1,8 @@
 """python -m scenarios.session [--flat] OUT FILE...: run scenarios inside the guest.
 
 One BPF compile for the whole session; then per scenario: load the module,
-and per run attach the probe groups its invariants need (scenarios/plan.py), start a worker process
+and per run attach the probe groups its invariants need (scenarios/plan.py) and
+the work counters (every run: its report's counted work), start a worker process
 (engine.worker) with its source, sample its VMAs while it runs, detach, and
 write the run's results; unload the module and keep the scenario's dmesg.
 The host (python -m scenarios run) boots the guest and analyses afterwards.
@@ -160,7 +161,7 @@ def traced_run(tracer, sc, plan, run, index, odirect_path, out):
     groups, record_pfn = plan
     run_cfg = run_config(run, odirect_path, record_pfn)
     extra = {"max_map_count": max_map_count(run_cfg.max_map_count), "record_pfn": record_pfn}
-    tracer.attach(groups, sc["tracing"]["events"])
+    tracer.attach(groups, sc["tracing"]["events"], work=True)
     try:
         worker = Worker(tracer, run_cfg)
         series, secs, ended, killed_at = follow(worker, run, sc["guest"]["timeout_s"])
@@ -175,10 +176,8 @@ def traced_run(tracer, sc, plan, run, index, odirect_path, out):
     say(bar(result["pages_placed"], run["area"]["pages"], secs))
     # the last point comes from the engine itself: a short run ends between samples
     series.append([round(secs, 3), result["pages_placed"], result["maps_lines_after"]])
-    # The source is a child of the worker, so the BPF filter takes it in; it is
-    # not the workload, and its Python start-up would drown the trace.
-    source = worker.answers.get("source_pid")
-    events = [e for e in trace.events if e["tgid"] != source] if trace.summary["events_on"] else []
+    # the filter keeps the worker's tgid alone: its source (a child process) is not in the trace
+    events = trace.events
     with open(out / "trace.jsonl", "a") as f:
         for ev in events:
             f.write(json.dumps(dict(ev, run=index)) + "\n")

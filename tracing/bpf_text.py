@@ -1,13 +1,28 @@
 """The tracer's BPF program: one text holding every probe, compiled once.
 
-Probe ids (P_<name>) and the filters come in as -D flags from
-tracing.probes.cflags().  Every probe counts into `counts`; probes with a
-return half also feed the log2 latency histogram `hist`; while
-config[CFG_EVENTS] is set each call becomes one event in the ring buffer,
-and a full buffer counts in `lost`.  The switches in `config` are set at
-run time, so one compile serves every run of a session.  Entry halves park
-their arguments in `entries`, keyed by thread and probe, for the return
-half to emit.
+Probe ids (P_<name>), the work counter kinds (W_<kind>), the filters and
+which vmlinux functions exist (HAVE_<name>) come in as -D flags from
+tracing.probes.cflags().  Every probe first drops a task outside the traced
+tgids (one hash lookup; a process a traced one forks joins them), then
+counts into the per-CPU `counts`; probes with a return half also feed the
+per-CPU log2 latency histogram `hist`; while config[CFG_EVENTS] is set each
+call becomes one event in the ring buffer, and a full buffer counts in `lost`.
+
+vmlinux functions are probed with fentry/fexit (bcc's kfunc__/kretfunc__
+programs, as KFUNC_PROBE makes them): the fexit half has the arguments and
+the return value, so the fentry half only stamps the entry time in `stamps`.  fault_area.ko's
+functions (no BTF for bcc) keep kprobe/kretprobe pairs whose entry half
+parks the arguments in `entries`.  bcc attaches every kfunc__ program when
+it loads the text, so the tracer detaches them at once and attaches per
+round; the raw tracepoints here carry no autoload prefix for the same reason.
+
+The work counters (raw tracepoints, attached when a round asks for them)
+count kernel work per traced tgid in the per-CPU hash `work`: syscalls by
+number, ioctls by cmd, signals, context switches, TLB flushes by reason,
+pages allocated and freed, pages allocated inside a placement ioctl
+(FA_IOC_MAP, UFFDIO_COPY, UFFDIO_MOVE: the thread is marked in `placing`
+from sys_enter to sys_exit), and the bytes each placement ioctl reports it
+copied or moved (read back from its argument at sys_exit).
 """
 
 BPF_TEXT = r"""
@@ -44,34 +59,57 @@ struct entry_t {
     u64 arg;
 };
 
-struct hist_key_t {
-    u64 probe;      /* u64: no padding, so equal keys hash equal */
-    u64 slot;
+struct work_key_t {
+    u32 tgid;
+    u32 kind;       /* W_* */
+    u64 sub;        /* syscall number, ioctl cmd, signal, TLB flush reason, ... */
+};
+
+struct place_t {
+    u64 argp;       /* the ioctl's user argument: its result field is read at sys_exit */
+    u32 cmd;
+    u32 copy;       /* 1: the placement copies (UFFDIO_COPY, FA_IOC_MAP with FA_MAP_COPY) */
 };
 
 BPF_RINGBUF_OUTPUT(events, RINGBUF_PAGES);
-BPF_ARRAY(counts, u64, NPROBES);
-BPF_ARRAY(lost, u64, 1);
-BPF_ARRAY(config, u64, 2);   /* CFG_EVENTS, CFG_SIGNAL: 1 = on */
-BPF_HISTOGRAM(hist, struct hist_key_t, NPROBES * 64);
+BPF_PERCPU_ARRAY(counts, u64, NPROBES);
+BPF_PERCPU_ARRAY(lost, u64, 1);
+BPF_ARRAY(config, u64, NCONFIG);   /* CFG_*: 1 = on */
+BPF_PERCPU_ARRAY(hist, u64, NPROBES * 64);   /* probe * 64 + log2(ns) */
 BPF_HASH(entries, struct entry_key_t, struct entry_t, 16384);
+BPF_HASH(stamps, struct entry_key_t, u64, 16384);
 BPF_HASH(targets, u32, u8, 64);
 BPF_STACK_TRACE(stacks, 1024);
+BPF_PERCPU_HASH(work, struct work_key_t, u64, 4096);
+BPF_HASH(placing, u32, struct place_t, 1024);
 
-/* The workload: a target tgid or a child of one (a helper process). */
-static inline int traced_task(void)
+/* explicit reads: the arguments are cast from registers */
+#define KREAD(var, src) bpf_probe_read_kernel(&(var), sizeof(var), &(src))
+
+/* The caller's tgid when it is traced, else 0: the first thing every probe asks. */
+static inline u32 traced_tgid(void)
 {
+    u32 tgid = bpf_get_current_pid_tgid() >> 32;
 #if FILTER_TGID
-    u32 tgid = bpf_get_current_pid_tgid() >> 32, parent = 0;
-    struct task_struct *task = (struct task_struct *)bpf_get_current_task(), *up = NULL;
-
-    bpf_probe_read_kernel(&up, sizeof(up), &task->real_parent);
-    bpf_probe_read_kernel(&parent, sizeof(parent), &up->tgid);
-
-    if (!targets.lookup(&tgid) && !targets.lookup(&parent))
+    if (!targets.lookup(&tgid))
         return 0;
 #endif
-    return 1;
+    return tgid;
+}
+
+/* A process a traced one forks is traced too (raw tracepoint sched_process_fork, attached with
+   the tgid filter): value 2 marks it, so that the next round forgets it. */
+int tp_sched_process_fork(struct bpf_raw_tracepoint_args *ctx)
+{
+    u32 tgid = traced_tgid(), child = 0;
+    u8 followed = 2;
+
+    if (!tgid)
+        return 0;
+    KREAD(child, ((struct task_struct *)ctx->args[1])->tgid);
+    if (child != tgid)
+        targets.update(&child, &followed);
+    return 0;
 }
 
 static inline int traced_addr(u64 addr)
@@ -98,11 +136,13 @@ static inline void emit(u32 probe, struct entry_t *e, s64 ret, u64 ts, u64 lat, 
     u64 *n = counts.lookup(&probe);
 
     if (n)
-        __sync_fetch_and_add(n, 1);
+        (*n)++;
     if (lat) {
-        struct hist_key_t key = { .probe = probe, .slot = bpf_log2l(lat) };
+        u32 slot = probe * 64 + bpf_log2l(lat);
+        u64 *h = hist.lookup(&slot);
 
-        hist.increment(key);
+        if (h)
+            (*h)++;
     }
     if (!switched_on(CFG_EVENTS))
         return;
@@ -112,7 +152,7 @@ static inline void emit(u32 probe, struct entry_t *e, s64 ret, u64 ts, u64 lat, 
         u64 *l = lost.lookup(&zero);
 
         if (l)
-            __sync_fetch_and_add(l, 1);
+            (*l)++;
         return;
     }
     u64 id = bpf_get_current_pid_tgid();
@@ -130,12 +170,13 @@ static inline void emit(u32 probe, struct entry_t *e, s64 ret, u64 ts, u64 lat, 
     ev->probe = probe;
     ev->stack = stack;
     bpf_get_current_comm(&ev->comm, sizeof(ev->comm));
-    events.ringbuf_submit(ev, 0);
+    events.ringbuf_submit(ev, BPF_RB_NO_WAKEUP);   /* the tracer drains on a clock */
 }
 
+/* kprobe entry half (module functions): park the arguments for the return half */
 static inline int enter(u32 probe, u64 addr, u64 len, u64 flags, u64 arg)
 {
-    if (!traced_task() || !traced_addr(addr))
+    if (!traced_tgid() || !traced_addr(addr))
         return 0;
     struct entry_key_t key = { .tid = (u32)bpf_get_current_pid_tgid(), .probe = probe };
     struct entry_t e = { .ts = bpf_ktime_get_ns(), .addr = addr, .len = len, .flags = flags, .arg = arg };
@@ -146,6 +187,8 @@ static inline int enter(u32 probe, u64 addr, u64 len, u64 flags, u64 arg)
 
 static inline int leave(u32 probe, s64 ret)
 {
+    if (!traced_tgid())
+        return 0;
     struct entry_key_t key = { .tid = (u32)bpf_get_current_pid_tgid(), .probe = probe };
     struct entry_t *e = entries.lookup(&key);
 
@@ -158,19 +201,45 @@ static inline int leave(u32 probe, s64 ret)
     return 0;
 }
 
-/* one event with no return half */
-static inline int once(void *ctx, u32 probe, u64 addr, u64 len, u64 flags, u64 arg, s32 stack)
+/* fentry half of a pair: the entry time alone */
+static inline int stamp(u32 probe, u64 addr)
 {
-    if (!traced_task() || !traced_addr(addr))
+    if (!traced_tgid() || !traced_addr(addr))
         return 0;
+    struct entry_key_t key = { .tid = (u32)bpf_get_current_pid_tgid(), .probe = probe };
+    u64 ts = bpf_ktime_get_ns();
+
+    stamps.update(&key, &ts);
+    return 0;
+}
+
+/* fexit half: arguments and return value at once, for a call whose entry was stamped */
+static inline int done(u32 probe, u64 addr, u64 len, u64 flags, u64 arg, s64 ret)
+{
+    if (!traced_tgid())
+        return 0;
+    struct entry_key_t key = { .tid = (u32)bpf_get_current_pid_tgid(), .probe = probe };
+    u64 *t = stamps.lookup(&key);
+
+    if (!t)
+        return 0;
+    u64 now = bpf_ktime_get_ns();
+    struct entry_t e = { .addr = addr, .len = len, .flags = flags, .arg = arg };
+
+    emit(probe, &e, ret, now, now - *t, -1);
+    stamps.delete(&key);
+    return 0;
+}
+
+/* one event with no return half */
+static inline int once(u32 probe, u64 addr, u64 len, u64 flags, u64 arg, s32 stack)
+{
     struct entry_t e = { .addr = addr, .len = len, .flags = flags, .arg = arg };
 
     emit(probe, &e, 0, bpf_ktime_get_ns(), 0, stack);
     return 0;
 }
 
-/* explicit reads: the arguments below are cast from registers */
-#define KREAD(var, src) bpf_probe_read_kernel(&(var), sizeof(var), &(src))
 #define P(n) PARM_##n
 #define PARM_1 PT_REGS_PARM1(ctx)
 #define PARM_2 PT_REGS_PARM2(ctx)
@@ -180,67 +249,132 @@ static inline int once(void *ctx, u32 probe, u64 addr, u64 len, u64 flags, u64 a
 /* for functions returning int: sign-extend, so -EFAULT reads as -14 */
 #define RET32_OF(name) int ret_##name(struct pt_regs *ctx) { return leave(P_##name, (s64)(int)PT_REGS_RC(ctx)); }
 
-/* fault entry: arg = 1 when regs == NULL (a gup fault) */
-int ent_handle_mm_fault(struct pt_regs *ctx)
-{ return enter(P_handle_mm_fault, P(2), 0, P(3), P(4) == 0); }
-RET_OF(handle_mm_fault)
+/* fentry/fexit programs, as bcc's KFUNC_PROBE/KRETFUNC_PROBE name them (the kfunc__ and kretfunc__
+   prefixes choose the attach type and the BTF function).  A(n) is argument n (from 0); an fexit finds
+   the return value after the last argument, at NARGS_<name>, which cflags() takes from the kernel's
+   BTF: a prototype that changed cannot shift it. */
+#define FENTRY(name) int kfunc__##name(u64 *ctx)
+#define FEXIT(name) int kretfunc__##name(u64 *ctx)
+#define A(n) (ctx[n])
+#define RET(name) ((s64)ctx[NARGS_##name])
+#define RET32(name) ((s64)(int)ctx[NARGS_##name])
+/* the fentry half of a pair, stamping calls about addr */
+#define STAMP(name, addr) FENTRY(name) { return stamp(P_##name, (addr)); }
 
-/* gup: len = pages asked, ret = pages returned or -errno */
-int ent_get_user_pages_fast(struct pt_regs *ctx)
-{ return enter(P_get_user_pages_fast, P(1), P(2), P(3), 0); }
-RET32_OF(get_user_pages_fast)
-int ent_pin_user_pages_fast(struct pt_regs *ctx)
-{ return enter(P_pin_user_pages_fast, P(1), P(2), P(3), 0); }
-RET32_OF(pin_user_pages_fast)
-int ent_gup_fast_fallback(struct pt_regs *ctx)
-{ return enter(P_gup_fast_fallback, P(1), P(2), P(3), 0); }
-RET32_OF(gup_fast_fallback)
-int ent_gup_fast(struct pt_regs *ctx)
-{ return enter(P_gup_fast, P(1), (P(2) - P(1)) >> 12, P(3), 0); }
-RET_OF(gup_fast)
-int ent___get_user_pages(struct pt_regs *ctx)
-{ return enter(P___get_user_pages, P(2), P(3), P(4), 0); }
-RET_OF(__get_user_pages)
-int ent_faultin_page(struct pt_regs *ctx)
-{ return enter(P_faultin_page, P(2), 0, 0, 0); }
-RET32_OF(faultin_page)
-
-/* VMA life: addr/len where the function has them */
-int ent_vm_area_alloc(struct pt_regs *ctx)
-{ return enter(P_vm_area_alloc, 0, 0, 0, 0); }
-RET_OF(vm_area_alloc)
-/* a VMA seen from a probe: the entry of its range */
-static inline int enter_vma(u32 probe, struct vm_area_struct *vma, u64 arg)
+/* a VMA's range */
+static inline u64 vma_start(struct vm_area_struct *vma)
 {
-    u64 start = 0, end = 0;
+    u64 start = 0;
 
     KREAD(start, vma->vm_start);
-    KREAD(end, vma->vm_end);
-    return enter(probe, start, end - start, 0, arg);
+    return start;
 }
-int ent_vm_area_dup(struct pt_regs *ctx)
-{ return enter_vma(P_vm_area_dup, (struct vm_area_struct *)P(1), 0); }
-RET_OF(vm_area_dup)
-int ent___split_vma(struct pt_regs *ctx)
-{ return enter_vma(P___split_vma, (struct vm_area_struct *)P(2), P(3)); }
-RET32_OF(__split_vma)
-int ent_vma_merge_new_range(struct pt_regs *ctx)
-{ return enter(P_vma_merge_new_range, 0, 0, 0, 0); }
-RET_OF(vma_merge_new_range)
-int ent_vma_merge_existing_range(struct pt_regs *ctx)
-{ return enter(P_vma_merge_existing_range, 0, 0, 0, 0); }
-RET_OF(vma_merge_existing_range)
-int ent_vma_expand(struct pt_regs *ctx)
-{ return enter(P_vma_expand, 0, 0, 0, 0); }
-RET32_OF(vma_expand)
-int ent_copy_vma(struct pt_regs *ctx)
-{ return enter(P_copy_vma, P(2), P(3), 0, 0); }
-RET_OF(copy_vma)
-int ent_mmap_region(struct pt_regs *ctx)
-{ return enter(P_mmap_region, P(2), P(3), P(4), 0); }
-RET_OF(mmap_region)
 
-/* module path (fault_area.ko) */
+static inline u64 vma_len(struct vm_area_struct *vma)
+{
+    u64 end = 0;
+
+    KREAD(end, vma->vm_end);
+    return end - vma_start(vma);
+}
+
+/* fault entry (vma, address, flags, regs): arg = 1 when regs == NULL (a gup fault) */
+#ifdef HAVE_handle_mm_fault
+STAMP(handle_mm_fault, A(1))
+FEXIT(handle_mm_fault)
+{ return done(P_handle_mm_fault, A(1), 0, (u32)A(2), A(3) == 0, (u32)RET(handle_mm_fault)); }
+#endif
+
+/* gup (start, nr_pages, gup_flags, pages): len = pages asked, ret = pages returned or -errno */
+#ifdef HAVE_get_user_pages_fast
+STAMP(get_user_pages_fast, A(0))
+FEXIT(get_user_pages_fast)
+{ return done(P_get_user_pages_fast, A(0), (int)A(1), (u32)A(2), 0, RET32(get_user_pages_fast)); }
+#endif
+#ifdef HAVE_pin_user_pages_fast
+STAMP(pin_user_pages_fast, A(0))
+FEXIT(pin_user_pages_fast)
+{ return done(P_pin_user_pages_fast, A(0), (int)A(1), (u32)A(2), 0, RET32(pin_user_pages_fast)); }
+#endif
+#ifdef HAVE_gup_fast_fallback
+STAMP(gup_fast_fallback, A(0))
+FEXIT(gup_fast_fallback)
+{ return done(P_gup_fast_fallback, A(0), A(1), (u32)A(2), 0, RET32(gup_fast_fallback)); }
+#endif
+/* (start, end, gup_flags, pages) */
+#ifdef HAVE_gup_fast
+STAMP(gup_fast, A(0))
+FEXIT(gup_fast)
+{ return done(P_gup_fast, A(0), (A(1) - A(0)) >> 12, (u32)A(2), 0, RET(gup_fast)); }
+#endif
+/* (mm, start, nr_pages, gup_flags, pages, locked) */
+#ifdef HAVE___get_user_pages
+STAMP(__get_user_pages, A(1))
+FEXIT(__get_user_pages)
+{ return done(P___get_user_pages, A(1), A(2), (u32)A(3), 0, RET(__get_user_pages)); }
+#endif
+/* (vma, address, flags, unshare, locked) */
+#ifdef HAVE_faultin_page
+STAMP(faultin_page, A(1))
+FEXIT(faultin_page)
+{ return done(P_faultin_page, A(1), 0, 0, 0, RET32(faultin_page)); }
+#endif
+
+/* VMA life: addr/len where the function has them */
+#ifdef HAVE_vm_area_alloc
+STAMP(vm_area_alloc, 0)
+FEXIT(vm_area_alloc)
+{ return done(P_vm_area_alloc, 0, 0, 0, 0, RET(vm_area_alloc)); }
+#endif
+/* (orig) */
+#ifdef HAVE_vm_area_dup
+STAMP(vm_area_dup, 0)
+FEXIT(vm_area_dup)
+{
+    struct vm_area_struct *orig = (struct vm_area_struct *)A(0);
+
+    return done(P_vm_area_dup, vma_start(orig), vma_len(orig), 0, 0, RET(vm_area_dup));
+}
+#endif
+/* (vmi, vma, addr, new_below) */
+#ifdef HAVE___split_vma
+STAMP(__split_vma, 0)
+FEXIT(__split_vma)
+{
+    struct vm_area_struct *vma = (struct vm_area_struct *)A(1);
+
+    return done(P___split_vma, vma_start(vma), vma_len(vma), 0, A(2), RET32(__split_vma));
+}
+#endif
+#ifdef HAVE_vma_merge_new_range
+STAMP(vma_merge_new_range, 0)
+FEXIT(vma_merge_new_range)
+{ return done(P_vma_merge_new_range, 0, 0, 0, 0, RET(vma_merge_new_range)); }
+#endif
+#ifdef HAVE_vma_merge_existing_range
+STAMP(vma_merge_existing_range, 0)
+FEXIT(vma_merge_existing_range)
+{ return done(P_vma_merge_existing_range, 0, 0, 0, 0, RET(vma_merge_existing_range)); }
+#endif
+#ifdef HAVE_vma_expand
+STAMP(vma_expand, 0)
+FEXIT(vma_expand)
+{ return done(P_vma_expand, 0, 0, 0, 0, RET32(vma_expand)); }
+#endif
+/* (vmap, addr, len, ...) */
+#ifdef HAVE_copy_vma
+STAMP(copy_vma, A(1))
+FEXIT(copy_vma)
+{ return done(P_copy_vma, A(1), A(2), 0, 0, RET(copy_vma)); }
+#endif
+/* (file, addr, len, vm_flags, ...) */
+#ifdef HAVE_mmap_region
+STAMP(mmap_region, A(1))
+FEXIT(mmap_region)
+{ return done(P_mmap_region, A(1), A(2), A(3), 0, RET(mmap_region)); }
+#endif
+
+/* module path (fault_area.ko, kprobes: bcc has no fentry on module functions) */
 /* a fault seen from a probe: its exact address and FAULT_FLAG_* bits */
 static inline int enter_vmf(u32 probe, struct vm_fault *vmf, u64 arg)
 {
@@ -261,6 +395,8 @@ int ent_fa_map(struct pt_regs *ctx)
 {
     u64 m[4] = {};   /* struct fa_map: dst, src, len, flags */
 
+    if (!traced_tgid())
+        return 0;
     bpf_probe_read_kernel(m, sizeof(m), (void *)P(2));
     return enter(P_fa_map, m[0], m[2], m[3], m[1]);
 }
@@ -269,6 +405,8 @@ int ent_fa_map_page(struct pt_regs *ctx)
 {
     u64 c[2] = {};   /* struct fa_map_ctx begins with dst, src */
 
+    if (!traced_tgid())
+        return 0;
     bpf_probe_read_kernel(c, sizeof(c), (void *)P(1));
     return enter(P_fa_map_page, c[0], 4096, 0, c[1]);
 }
@@ -276,41 +414,233 @@ RET32_OF(fa_map_page)
 int ent_fa_release_range(struct pt_regs *ctx)
 { return enter(P_fa_release_range, P(2), P(3) - P(2), 0, 0); }
 RET32_OF(fa_release_range)
+
 /* a move: the folio changes anon_vma (arg = folio) */
-int ent_folio_move_anon_rmap(struct pt_regs *ctx)
-{ return once(ctx, P_folio_move_anon_rmap, 0, 0, 0, P(1), -1); }
-/* a page allocated for a user mapping (the copy path allocates, a move must not) */
-int ent_vma_alloc_folio_noprof(struct pt_regs *ctx)
-{ return once(ctx, P_vma_alloc_folio_noprof, P(4), 0, P(1), 0, -1); }
+#ifdef HAVE_folio_move_anon_rmap
+FENTRY(folio_move_anon_rmap)   /* (folio, vma) */
+{
+    if (!traced_tgid())
+        return 0;
+    return once(P_folio_move_anon_rmap, 0, 0, 0, A(0), -1);
+}
+#endif
+
+/* a page allocated for a user mapping, inside a placement call only (the copy path
+   allocates, a move must not); the call's fentry or kprobe has its entry parked */
+static inline int placing_now(u32 tid)
+{
+    struct entry_key_t map = { .tid = tid, .probe = P_fa_map };
+    struct entry_key_t copy = { .tid = tid, .probe = P_mfill_atomic_copy };
+    struct entry_key_t move = { .tid = tid, .probe = P_move_pages };
+
+    return entries.lookup(&map) || stamps.lookup(&copy) || stamps.lookup(&move);
+}
+#ifdef HAVE_vma_alloc_folio_noprof
+FENTRY(vma_alloc_folio_noprof)   /* (gfp, order, vma, addr, ...) */
+{
+    if (!traced_tgid() || !placing_now((u32)bpf_get_current_pid_tgid()) || !traced_addr(A(3)))
+        return 0;
+    return once(P_vma_alloc_folio_noprof, A(3), 0, (u32)A(0), 0, -1);
+}
+#endif
 
 /* mainline path */
-int ent_handle_userfault(struct pt_regs *ctx)
-{ return enter_vmf(P_handle_userfault, (struct vm_fault *)P(1), P(2)); }
-RET_OF(handle_userfault)
-int ent_move_pages(struct pt_regs *ctx)
-{ return enter(P_move_pages, P(2), P(4), 0, P(3)); }
-RET_OF(move_pages)
-int ent_mfill_atomic_copy(struct pt_regs *ctx)
-{ return enter(P_mfill_atomic_copy, P(2), P(4), 0, P(3)); }
-RET_OF(mfill_atomic_copy)
-
-/* TLB flushes, with the kernel stack that asked for them */
-int ent_flush_tlb_mm_range(struct pt_regs *ctx)
-{ return once(ctx, P_flush_tlb_mm_range, P(2), P(3) - P(2), 0, 0, stacks.get_stackid(ctx, 0)); }
-
-/* signals sent to the workload (tracepoint signal:signal_generate; it attaches
-   itself at load, so the signal group is switched on and off in config) */
-TRACEPOINT_PROBE(signal, signal_generate)
+#ifdef HAVE_handle_userfault
+/* (vmf, reason) */
+FENTRY(handle_userfault)
 {
-    u32 pid = args->pid;
-
-    if (!switched_on(CFG_SIGNAL))
+    if (!traced_tgid())
         return 0;
-    if (!traced_task() && !targets.lookup(&pid))
-        return 0;
-    struct entry_t e = { .flags = args->code, .arg = args->sig, .len = args->pid };
+    u64 addr = 0;
 
-    emit(P_signal_generate, &e, args->result, bpf_ktime_get_ns(), 0, -1);
+    KREAD(addr, ((struct vm_fault *)A(0))->real_address);
+    return stamp(P_handle_userfault, addr);
+}
+FEXIT(handle_userfault)
+{
+    if (!traced_tgid())
+        return 0;
+    struct vm_fault *vmf = (struct vm_fault *)A(0);
+    u64 addr = 0;
+    u32 flags = 0;
+
+    KREAD(addr, vmf->real_address);
+    KREAD(flags, vmf->flags);
+    return done(P_handle_userfault, addr, 0, flags, A(1), (u32)RET(handle_userfault));
+}
+#endif
+/* (uffd ctx, dst, src, len, mode or flags): ret = bytes or -errno */
+#ifdef HAVE_move_pages
+STAMP(move_pages, A(1))
+FEXIT(move_pages)
+{ return done(P_move_pages, A(1), A(3), 0, A(2), RET(move_pages)); }
+#endif
+#ifdef HAVE_mfill_atomic_copy
+STAMP(mfill_atomic_copy, A(1))
+FEXIT(mfill_atomic_copy)
+{ return done(P_mfill_atomic_copy, A(1), A(3), 0, A(2), RET(mfill_atomic_copy)); }
+#endif
+
+/* TLB flushes, with the kernel stack that asked for them (when events are on) */
+#ifdef HAVE_flush_tlb_mm_range
+FENTRY(flush_tlb_mm_range)   /* (mm, start, end, ...) */
+{
+    if (!traced_tgid() || !traced_addr(A(1)))
+        return 0;
+    return once(P_flush_tlb_mm_range, A(1), A(2) - A(1), 0, 0,
+                switched_on(CFG_EVENTS) ? stacks.get_stackid(ctx, 0) : -1);
+}
+#endif
+
+/* the work counters */
+static inline void add_work(u32 tgid, u32 kind, u64 sub, u64 n)
+{
+    struct work_key_t key = { .tgid = tgid, .kind = kind, .sub = sub };
+    u64 *v = work.lookup(&key);
+
+    if (v)
+        *v += n;
+    else
+        work.update(&key, &n);
+}
+
+/* signals sent (raw tracepoint signal:signal_generate): by the workload, or to it;
+   a counter (signal number) and, for group signal, an event */
+int tp_signal_generate(struct bpf_raw_tracepoint_args *ctx)
+{
+    u32 tgid = traced_tgid(), target = 0, pid = 0;
+    struct task_struct *task = (struct task_struct *)ctx->args[2];
+
+    if (!tgid) {
+        KREAD(target, task->tgid);
+        if (!targets.lookup(&target))
+            return 0;
+    }
+    int sig = (int)ctx->args[0];
+    u64 info = ctx->args[1];
+    int code = 0;   /* SEND_SIG_NOINFO (0): SI_USER; SEND_SIG_PRIV (1): SI_KERNEL, as the tracepoint says */
+
+    if (info == 1)
+        code = 0x80;
+    else if (info > 1)
+        KREAD(code, ((struct kernel_siginfo *)info)->si_code);
+    KREAD(pid, task->pid);
+    if (switched_on(CFG_WORK))
+        add_work(tgid ? tgid : target, W_signal_generate, sig, 1);
+    if (switched_on(CFG_SIGNAL)) {
+        struct entry_t e = { .flags = (u64)(s64)code, .arg = sig, .len = pid };
+
+        emit(P_signal_generate, &e, (int)ctx->args[4], bpf_ktime_get_ns(), 0, -1);
+    }
+    return 0;
+}
+
+int tp_signal_deliver(struct bpf_raw_tracepoint_args *ctx)
+{
+    u32 tgid = traced_tgid();
+
+    if (tgid)
+        add_work(tgid, W_signal_deliver, (int)ctx->args[0], 1);
+    return 0;
+}
+
+/* a switch away from a workload thread; sub: 1 when it was preempted */
+int tp_sched_switch(struct bpf_raw_tracepoint_args *ctx)
+{
+    u32 tgid = traced_tgid();
+
+    if (tgid)
+        add_work(tgid, W_sched_switch, ctx->args[0] & 1, 1);
+    return 0;
+}
+
+/* sub: enum tlb_flush_reason; TLB_REMOTE_SEND_IPI is the sender's side of a remote flush */
+int tp_tlb_flush(struct bpf_raw_tracepoint_args *ctx)
+{
+    u32 tgid = traced_tgid();
+
+    if (tgid)
+        add_work(tgid, W_tlb_flush, (int)ctx->args[0], 1);
+    return 0;
+}
+
+int tp_mm_page_alloc(struct bpf_raw_tracepoint_args *ctx)
+{
+    u32 tgid = traced_tgid(), tid = (u32)bpf_get_current_pid_tgid();
+    u64 pages = 1ULL << (ctx->args[1] & 31);
+
+    if (!tgid)
+        return 0;
+    add_work(tgid, W_mm_page_alloc, 0, pages);
+    if (placing.lookup(&tid))
+        add_work(tgid, W_page_alloc_placement, 0, pages);
+    return 0;
+}
+
+/* every free passes free_pages_prepare(), which fires mm_page_free (a batched free too) */
+int tp_mm_page_free(struct bpf_raw_tracepoint_args *ctx)
+{
+    u32 tgid = traced_tgid();
+
+    if (tgid)
+        add_work(tgid, W_mm_page_free, 0, 1ULL << (ctx->args[1] & 31));
+    return 0;
+}
+
+/* syscalls by number; an ioctl by cmd, and a placement ioctl marks its thread until sys_exit */
+int tp_sys_enter(struct bpf_raw_tracepoint_args *ctx)
+{
+    u32 tgid = traced_tgid();
+
+    if (!tgid)
+        return 0;
+    u64 nr = ctx->args[1];
+
+    add_work(tgid, W_sys_enter, nr, 1);
+    if (nr != NR_IOCTL)
+        return 0;
+    struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
+    u64 cmd = 0;
+    struct place_t p = {};
+
+    KREAD(cmd, regs->si);
+    KREAD(p.argp, regs->dx);
+    p.cmd = (u32)cmd;
+    add_work(tgid, W_ioctl, p.cmd, 1);
+    if (p.cmd == UFFDIO_COPY_CMD) {
+        p.copy = 1;
+    } else if (p.cmd == FA_IOC_MAP_CMD) {
+        u64 flags = 0;   /* struct fa_map.flags */
+
+        bpf_probe_read_user(&flags, sizeof(flags), (void *)(p.argp + 24));
+        p.copy = (flags & FA_MAP_COPY_FLAG) != 0;
+    } else if (p.cmd != UFFDIO_MOVE_CMD) {
+        return 0;
+    }
+    u32 tid = (u32)bpf_get_current_pid_tgid();
+
+    placing.update(&tid, &p);
+    return 0;
+}
+
+/* a placement ioctl's end: the bytes it reports (fa_map.mapped, uffdio_copy.copy, uffdio_move.move,
+   each at offset 32), as copied or moved */
+int tp_sys_exit(struct bpf_raw_tracepoint_args *ctx)
+{
+    u32 tgid = traced_tgid(), tid = (u32)bpf_get_current_pid_tgid();
+
+    if (!tgid)
+        return 0;
+    struct place_t *p = placing.lookup(&tid);
+
+    if (!p)
+        return 0;
+    s64 bytes = 0;
+
+    bpf_probe_read_user(&bytes, sizeof(bytes), (void *)(p->argp + 32));
+    if (bytes > 0)
+        add_work(tgid, p->copy ? W_bytes_copied : W_bytes_moved, p->cmd, bytes);
+    placing.delete(&tid);
     return 0;
 }
 """

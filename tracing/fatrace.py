@@ -4,7 +4,9 @@
 USAGE: fatrace [-h] [-p PID] [-g GROUPS] [--addr START-END] [-j] [-c]
                [--ebpf] [--list-probes] [interval] [count]
 
-One BPF program holds every probe (compiled once); -p and --addr keep only
+One BPF program holds every probe (compiled once): fentry/fexit on vmlinux
+functions, kprobes on fault_area.ko's, a raw tracepoint for signals
+(--list-probes says which); -p (and what it forks) and --addr keep only
 the workload.  Events stream as a table, or as JSON Lines with -j (schema:
 tracing/SCHEMA.md), in entry-time order, printed as they come (nothing is
 kept).  With -c or an interval, counts and log2 latency histograms are
@@ -26,7 +28,7 @@ from tracing.tracer import Tracer  # noqa: E402
 
 EXAMPLES = """examples:
     ./fatrace.py --list-probes        # which probes resolve on this kernel, and why not
-    ./fatrace.py -p 181               # events of PID 181 (and its children)
+    ./fatrace.py -p 181               # events of PID 181 (and the processes it forks)
     ./fatrace.py -p 181 -g fault,gup  # only the fault and gup probes
     ./fatrace.py -p 181 --addr 0x7f0000000000-0x7f0000400000
     ./fatrace.py -p 181 -j > t.jsonl  # JSON Lines events for analysis
@@ -84,10 +86,14 @@ class Printer:
 
 def print_counts(tracer, tlb_callers=None):
     """Counts per probe, then bcc's log2 histogram of each probe's latency, TLB callers, lost events."""
+    from bcc.table import _print_log2_hist
+
     print(f"{'PROBE':<26} {'COUNT':>10}")
     for name, n in sorted(tracer.counts().items(), key=lambda kv: -kv[1]):
         print(f"{name:<26} {n:>10}")
-    tracer.bpf[b"hist"].print_log2_hist("nsecs", "probe", section_print_fn=lambda i: probes.PROBES[i].name)
+    for name, slots in tracer.histograms().items():  # bcc's log2 histogram, one per probe
+        print(f"\nprobe = {name}")
+        _print_log2_hist([slots.get(s, 0) for s in range(64)], "nsecs", False)
     if tlb_callers:
         print(f"\n{'TLB FLUSH CALLER':<40} {'COUNT':>8}")
         for caller, n in sorted(tlb_callers.items(), key=lambda kv: -kv[1]):
@@ -98,9 +104,10 @@ def print_counts(tracer, tlb_callers=None):
 
 
 def list_probes():
-    print(f"{'PROBE':<26} {'GROUP':<7} {'KIND':<10} {'STATUS':<8} REASON")
+    """Each probe, how it attaches (fentry/fexit for vmlinux, kprobes for module functions), and why not."""
+    print(f"{'PROBE':<26} {'GROUP':<7} {'KIND':<17} {'STATUS':<8} REASON")
     for p, why in probes.resolve():
-        print(f"{p.name:<26} {p.group:<7} {p.kind:<10} {'missing' if why else 'ok':<8} {why}")
+        print(f"{p.name:<26} {p.group:<7} {p.attach:<17} {'missing' if why else 'ok':<8} {why}")
 
 
 def main(argv=None):

@@ -6,17 +6,26 @@ Readers never guess from field names: fatrace, page_story and the
 invariants ask for a role (the address an event is about, its length, the
 return value...) and the catalog says which field holds it.
 
-Every kprobe is resolved by exact name in /proc/kallsyms and every
-tracepoint by its tracefs directory; one that does not resolve is reported
-as missing with the reason, never dropped in silence.
+vmlinux functions are probed with fentry/fexit, which need the function in
+the kernel's BTF too; fault_area.ko's functions (no BTF for bcc) with
+kprobes; signals with a raw tracepoint.  Every function is resolved by
+exact name in /proc/kallsyms (read once per process, again only when a
+probed module shows up) and every tracepoint by its tracefs directory; one
+that does not resolve is reported as missing with the reason, never dropped
+in silence.
 """
+import ctypes
 import dataclasses
+import functools
 import os
 import platform
 
+from lab import uapi
+from tracing import work
+
 SCHEMA_VERSION = "fa-trace/1"
 GROUPS = ("fault", "gup", "vma", "kmod", "uffd", "tlb", "signal")
-KINDS = ("kprobe", "tracepoint")  # a kprobe may have a return half (kretprobe)
+KINDS = ("fentry", "fexit", "kprobe", "tracepoint")  # fexit: an fentry/fexit pair; a kprobe may have a kretprobe
 KNOWN_INLINED = {"faultin_page", "vma_merge_existing_range", "gup_fast", "handle_pte_marker"}
 # role -> what a field with it holds; a probe has each role at most once
 ROLES = {
@@ -71,7 +80,17 @@ class Probe:
 
     @property
     def kind(self):
-        return "tracepoint" if self.tracepoint else "kprobe"
+        if self.tracepoint:
+            return "tracepoint"
+        if self.module:
+            return "kprobe"
+        return "fexit" if self.ret else "fentry"
+
+    @property
+    def attach(self):
+        """How it attaches, as --list-probes says it."""
+        return {"fexit": "fentry+fexit", "kprobe": "kprobe+kretprobe" if self.ret else "kprobe"}.get(self.kind,
+                                                                                                   self.kind)
 
     def field(self, role):
         """The field with this role, or None."""
@@ -156,25 +175,69 @@ def names(group=None, role=None):
     return tuple(p.name for p in PROBES if (group is None or p.group == group)
                  and (role is None or p.field(role)))
 
+_KALLSYMS = {}
+
+
 def kallsyms():
-    """Function names in /proc/kallsyms, mapped to their module ('' for vmlinux)."""
-    syms = {}
-    with open("/proc/kallsyms") as f:
-        for line in f:
-            parts = line.split()
-            if len(parts) >= 3 and parts[1] in "tTwW":
-                syms.setdefault(parts[2], parts[3].strip("[]") if len(parts) > 3 else "")
-    return syms
+    """Function names in /proc/kallsyms, mapped to their module ('' for vmlinux).  Read once per
+    process (slow under TCG), and again when a module a probe needs is loaded but has no symbol."""
+    loaded = {p.module for p in PROBES if p.module and os.path.isdir(f"/sys/module/{p.module}")}
+    if not _KALLSYMS or loaded - set(_KALLSYMS.values()):
+        _KALLSYMS.clear()
+        with open("/proc/kallsyms") as f:
+            for line in f:
+                parts = line.split()
+                if len(parts) >= 3 and parts[1] in "tTwW":
+                    _KALLSYMS.setdefault(parts[2], parts[3].strip("[]") if len(parts) > 3 else "")
+    return _KALLSYMS
 
 
-def resolve(groups=GROUPS, syms=None):
+BTF_KIND_FUNC = 12
+
+
+class _BtfType(ctypes.Structure):
+    _fields_ = [("name_off", ctypes.c_uint32), ("info", ctypes.c_uint32), ("type", ctypes.c_uint32)]
+
+
+@functools.cache
+def btf_funcs():
+    """{function: number of parameters} of the PROBES functions the kernel's BTF describes (fentry/fexit
+    attach by BTF id, and an fexit finds the return value after the last parameter), by libbpf."""
+    lib = ctypes.CDLL("libbpf.so.1", use_errno=True)
+    lib.btf__load_vmlinux_btf.restype = ctypes.c_void_p
+    lib.btf__find_by_name_kind.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_uint32]
+    lib.btf__type_by_id.argtypes = [ctypes.c_void_p, ctypes.c_uint32]
+    lib.btf__type_by_id.restype = ctypes.POINTER(_BtfType)
+    lib.btf__free.argtypes = [ctypes.c_void_p]
+    btf = lib.btf__load_vmlinux_btf()
+    if not btf:
+        raise OSError(ctypes.get_errno(), "libbpf cannot load the kernel's BTF (/sys/kernel/btf/vmlinux): "
+                      "fentry/fexit need a kernel built with CONFIG_DEBUG_INFO_BTF")
+    try:
+        out = {}
+        for p in PROBES:
+            if p.module or p.tracepoint:
+                continue
+            fid = lib.btf__find_by_name_kind(btf, p.name.encode(), BTF_KIND_FUNC)
+            if fid > 0:  # a FUNC's type is its FUNC_PROTO, whose vlen (info bits 0-15) counts the parameters
+                out[p.name] = lib.btf__type_by_id(btf, lib.btf__type_by_id(btf, fid).contents.type).contents.info \
+                    & 0xffff
+        return out
+    finally:
+        lib.btf__free(btf)
+
+
+def resolve(groups=GROUPS, syms=None, btf=None):
     """(probe, reason) for each probe of the groups; reason is '' when it resolves."""
     syms = kallsyms() if syms is None else syms
+    btf = btf_funcs() if btf is None else btf
     out = []
     for p in PROBES:
         if p.group not in groups:
             continue
-        if p.tracepoint:
+        if p.kind in ("fentry", "fexit") and p.name in syms and p.name not in btf:
+            out.append((p, f"not in the kernel's BTF on {platform.release()}: no fentry/fexit"))
+        elif p.tracepoint:
             cat, ev = p.tracepoint.split(":")
             ok = os.path.isdir(f"/sys/kernel/tracing/events/{cat}/{ev}") or \
                 os.path.isdir(f"/sys/kernel/debug/tracing/events/{cat}/{ev}")
@@ -190,15 +253,21 @@ def resolve(groups=GROUPS, syms=None):
     return out
 
 
-CFG_EVENTS, CFG_SIGNAL = 0, 1  # slots of the BPF config array
+CONFIG = ("CFG_EVENTS", "CFG_SIGNAL", "CFG_WORK")  # slots of the BPF config array: events, group signal, counters
+CFG_EVENTS, CFG_SIGNAL, CFG_WORK = range(len(CONFIG))
 
 
-def cflags(tgid_filter, addr_range, ringbuf_pages):
-    """-D flags for BPF_TEXT."""
+def cflags(tgid_filter, addr_range, ringbuf_pages, have=None):
+    """-D flags for BPF_TEXT; have: {function: parameters} of the fentry/fexit functions this kernel has
+    (their programs are built)."""
     flags = [f"-DP_{p.name}={PROBE_ID[p.name]}" for p in PROBES]
+    flags += [f for name, n in (have or {}).items() for f in (f"-DHAVE_{name}=1", f"-DNARGS_{name}={n}")]
+    flags += [f"-D{c}={i}" for i, c in enumerate(CONFIG)] + [f"-DW_{k}={i}" for i, k in enumerate(work.KINDS)]
     flags += ["-Wno-duplicate-decl-specifier", "-Wno-ignored-attributes",  # kernel headers under clang
-              f"-DNPROBES={len(PROBES)}", f"-DFILTER_TGID={int(tgid_filter)}",
-              f"-DRINGBUF_PAGES={ringbuf_pages}", f"-DCFG_EVENTS={CFG_EVENTS}", f"-DCFG_SIGNAL={CFG_SIGNAL}"]
+              f"-DNPROBES={len(PROBES)}", f"-DFILTER_TGID={int(tgid_filter)}", f"-DNCONFIG={len(CONFIG)}",
+              f"-DRINGBUF_PAGES={ringbuf_pages}", f"-DNR_IOCTL={work.NR_IOCTL}",
+              f"-DFA_IOC_MAP_CMD={uapi.IOC_MAP:#x}U", f"-DFA_MAP_COPY_FLAG={uapi.MAP_COPY}",
+              f"-DUFFDIO_COPY_CMD={work.UFFDIO_COPY:#x}U", f"-DUFFDIO_MOVE_CMD={work.UFFDIO_MOVE:#x}U"]
     if addr_range:
         flags += ["-DFILTER_ADDR=1", f"-DADDR_LO={addr_range[0]:#x}ULL", f"-DADDR_HI={addr_range[1]:#x}ULL"]
     else:

@@ -13,8 +13,9 @@ def render():
            "a field is renamed or its meaning changes; fields are only added within a version.", "",
            "## Fields of every event", "", "| field | unit | meaning |", "|---|---|---|"]
     out += [f"| `{n}` | {u} | {m} |" for n, u, m in COMMON]
-    out += ["", "Probes with a return half also carry `lat_ns` (ns from entry to return). Entry arguments",
-            "are kept per thread until the return; a probe without a return half emits at entry.", "",
+    out += ["", "Probes with a return half also carry `lat_ns` (ns from entry to return). An fexit half reads",
+            "the arguments with the return value; a kretprobe gets those its kprobe kept per thread. A probe",
+            "without a return half emits at entry.", "",
             "## Field roles", "",
             "Each field has one role; readers (fatrace, page-story, the invariants) find a field by its role.", "",
             "| role | meaning |", "|---|---|"]
@@ -22,8 +23,8 @@ def render():
     out += ["", "## Fields per probe", "", "| probe | group | attaches to | field | role | meaning |",
             "|---|---|---|---|---|---|"]
     for p in probes.PROBES:
-        where = f"tracepoint `{p.tracepoint}`" if p.tracepoint else \
-            f"kprobe{' + kretprobe' if p.ret else ''}" + (f" ({p.module}.ko)" if p.module else "")
+        where = f"raw tracepoint `{p.tracepoint}`" if p.tracepoint else \
+            p.attach.replace("+", " + ") + (f" ({p.module}.ko)" if p.module else "")
         for i, f in enumerate(p.fields):
             out.append(f"| {'`' + p.name + '`' if i == 0 else ''} | {p.group if i == 0 else ''} | "
                        f"{where if i == 0 else ''} | `{f.name}` | {f.role} | {f.meaning} |")
@@ -34,7 +35,11 @@ def render():
             "| `lost_events` | events dropped because the ring buffer was full; non-zero means the event list is incomplete |",
             "| `missing` | probes that did not resolve on this kernel, with the reason |",
             "| `tlb_callers` | flush_tlb_mm_range calls by the first kernel function above the flush |",
-            "| `groups`, `pids`, `events_on` | how the trace was taken |", ""]
+            "| `groups`, `pids`, `events_on` | how the trace was taken |",
+            "| `work` | when the work counters were on: per traced tgid, syscalls by name, ioctls by cmd, signals "
+            "generated and delivered by name, context switches (voluntary, preempted), TLB flushes by reason, pages "
+            "allocated, freed and allocated inside a placement ioctl, bytes placement ioctls copied and moved "
+            "(tracing/work.py) |", ""]
     return "\n".join(out)
 
 

@@ -6,22 +6,34 @@ run needs, run the workload, stop, and hand back events and a summary.
     trace = t.trace          # .events (dicts, in emit order), .summary (dict)
 
 start() returns only once every probe is attached.  A stream reader (the
-fatrace CLI) passes on_event=fn: each event goes to fn from the ring-buffer
-callback and is not kept, so memory stays bounded.  A session that traces
-many runs compiles once and attaches per run (the scenario session does):
+fatrace CLI) passes on_event=fn: each event goes to fn from the thread that
+drains the ring buffer (tracing/ring.py, every CONSUME_S) and is not kept,
+so memory stays bounded.  A session that traces many runs compiles once and
+attaches per run (the scenario session does):
 
     t = Tracer(filter_tgid=True).compile()
-    t.attach(groups=("vma",), events=True); t.add_pid(pid); ...; trace = t.detach()
+    t.attach(groups=("vma",), events=True, work=True); t.add_pid(pid); ...; trace = t.detach()
     t.close()
+
+bcc attaches the program's kfunc__ (fentry/fexit) programs as it loads
+them; compile() detaches them at once, so that nothing is attached between
+rounds.  work=True attaches the work counters too (tracing/work.py): the
+Trace's summary then has "work", per traced tgid.
 """
+import ctypes
 import dataclasses
+import mmap
 import threading
 
 from tracing import probes
+from tracing import work as counters
 from tracing.bpf_text import BPF_TEXT
+from tracing.ring import Ring
 
-TLB_SKIP = ("flush_tlb", "ptep_clear_flush", "tlb_", "__flush", "native_flush")
+TLB_SKIP = ("flush_tlb", "ptep_clear_flush", "tlb_", "__flush", "native_flush", "bpf_")
 KRETPROBE_MAXACTIVE = 256  # many concurrent faults under 2 CPUs
+CONSUME_S = 0.05  # the ring buffer is drained this often (RINGBUF_PAGES must hold what comes meanwhile)
+FORK_TRACEPOINT, FOLLOWED = "sched_process_fork", 2  # a forked process joins the traced ones (targets value 2)
 
 
 @dataclasses.dataclass
@@ -51,10 +63,11 @@ class Tracer:
         self._resolve(groups)
         self.bpf = None
         self.trace = None
-        self._attached = []
+        self.work_on = False
+        self._attached = []  # (kind, name) to detach
         self._events, self._tlb = [], {}  # this round's kept events; TLB flush callers -> count
         self._stop = threading.Event()
-        self._lock = threading.Lock()  # libbpf's poll and consume are not to run at once
+        self._lock = threading.Lock()  # the poll thread and detach() read the ring buffer in turn
         self._poller = None
 
     @staticmethod
@@ -71,7 +84,10 @@ class Tracer:
         self.missing = {p.name: why for p, why in self.resolved if why}
 
     def text_and_cflags(self):
-        return BPF_TEXT, probes.cflags(self.filter_tgid, self.addr_range, self.ringbuf_pages)
+        """The program and its flags: fentry/fexit programs only for the functions this kernel has."""
+        btf = probes.btf_funcs()
+        have = {p.name: btf[p.name] for p, why in probes.resolve() if not why and p.kind in ("fentry", "fexit")}
+        return BPF_TEXT, probes.cflags(self.filter_tgid, self.addr_range, self.ringbuf_pages, have)
 
     def compile(self):
         """Build and load the program; no probe is attached yet."""
@@ -79,74 +95,129 @@ class Tracer:
 
         text, cflags = self.text_and_cflags()
         self.bpf = BPF(text=text.encode(), cflags=cflags)
+        for name in list(self.bpf.kfunc_entry_fds):  # bcc attached them at load
+            self.bpf.detach_kfunc(name)
+        for name in list(self.bpf.kfunc_exit_fds):
+            self.bpf.detach_kretfunc(name)
         for pid in self.pids:
             self.add_pid(pid)
-        self.bpf[b"events"].open_ring_buffer(self._on_event)
+        from bcc.table import _get_event_class
+
+        self._event = _get_event_class(self.bpf[b"events"])
+        self._ring = Ring(self.bpf[b"events"].map_fd, self.ringbuf_pages * mmap.PAGESIZE,
+                          ctypes.sizeof(self._event))
         self._poller = threading.Thread(target=self._poll, daemon=True)
         self._poller.start()
         return self
 
-    def attach(self, groups=None, events=None):
+    def attach(self, groups=None, events=None, work=False):
         """Attach the probes of groups (resolved now: a module may have been
-        loaded since), with events on or off, and zero every counter."""
-        import ctypes
-
+        loaded since), with events on or off, the work counters when work is
+        set, and zero every counter."""
         if groups is not None:
             self._check_groups(groups)
             self._resolve(groups)
         if events is not None:
             self.events_on = events
+        self.work_on = work
         self.clear_counts()
-        self.bpf[b"entries"].clear()
+        for name in (b"entries", b"stamps", b"work", b"placing"):
+            self.bpf[name].clear()
         with self._lock:
             self._events, self._tlb = [], {}
+        self._set_config(CFG_SIGNAL=any(p.tracepoint for p in self.enabled), CFG_EVENTS=self.events_on,
+                         CFG_WORK=work)
+        if self.filter_tgid:
+            self._forget_children()
+        tracepoints = set(counters.TRACEPOINTS if work else ()) | {p.name for p in self.enabled if p.tracepoint}
+        tracepoints |= {FORK_TRACEPOINT} if self.filter_tgid else set()
+        for tp in tracepoints:
+            self.bpf.attach_raw_tracepoint(tp=tp.encode(), fn_name=f"tp_{tp}".encode())
+            self._attached.append(("raw_tracepoint", tp))
         for p in self.enabled:
-            if p.tracepoint:
-                continue  # switched on below
-            self.bpf.attach_kprobe(event=p.name.encode(), fn_name=f"ent_{p.name}".encode())
-            self._attached.append((p.name, False))
-            if p.ret:
-                self.bpf.attach_kretprobe(event=p.name.encode(), fn_name=f"ret_{p.name}".encode(),
-                                          maxactive=KRETPROBE_MAXACTIVE)
-                self._attached.append((p.name, True))
-        config = self.bpf[b"config"]
-        config[ctypes.c_int(probes.CFG_SIGNAL)] = ctypes.c_uint64(
-            int(any(p.tracepoint for p in self.enabled)))
-        config[ctypes.c_int(probes.CFG_EVENTS)] = ctypes.c_uint64(int(self.events_on))
+            if p.kind == "kprobe":
+                self.bpf.attach_kprobe(event=p.name.encode(), fn_name=f"ent_{p.name}".encode())
+                self._attached.append(("kprobe", p.name))
+                if p.ret:
+                    self.bpf.attach_kretprobe(event=p.name.encode(), fn_name=f"ret_{p.name}".encode(),
+                                              maxactive=KRETPROBE_MAXACTIVE)
+                    self._attached.append(("kretprobe", p.name))
+            elif p.kind in ("fentry", "fexit"):
+                self.bpf.attach_kfunc(fn_name=p.name.encode())
+                self._attached.append(("kfunc", p.name))
+                if p.kind == "fexit":
+                    self.bpf.attach_kretfunc(fn_name=p.name.encode())
+                    self._attached.append(("kretfunc", p.name))
         return self
+
+    def _set_config(self, **switches):
+        config = self.bpf[b"config"]
+        for name, on in switches.items():
+            config[ctypes.c_int(getattr(probes, name))] = ctypes.c_uint64(int(on))
+
+    def _detach_one(self, kind, name):
+        if kind == "raw_tracepoint":
+            self.bpf.detach_raw_tracepoint(tp=name.encode())
+        elif kind == "kprobe":
+            self.bpf.detach_kprobe(event=name.encode(), fn_name=f"ent_{name}".encode())
+        elif kind == "kretprobe":
+            self.bpf.detach_kretprobe(event=name.encode(), fn_name=f"ret_{name}".encode())
+        elif kind == "kfunc":
+            self.bpf.detach_kfunc(fn_name=name.encode())
+        else:
+            self.bpf.detach_kretfunc(fn_name=name.encode())
 
     def start(self):
         return self.compile().attach()
 
-    def add_pid(self, pid):
-        """Trace this tgid (and its children) too; needs filter_tgid."""
-        import ctypes
+    def _forget_children(self):
+        targets = self.bpf[b"targets"]
+        for k, v in list(targets.items()):
+            if v.value == FOLLOWED:
+                del targets[k]
 
+    def add_pid(self, pid):
+        """Trace this tgid too, and the processes it forks from now on; needs filter_tgid."""
         self.bpf[b"targets"][ctypes.c_uint32(pid)] = ctypes.c_uint8(1)
 
     def clear_counts(self):
-        """Zero the counts, latency histograms and lost events (an interval's end, as bcc tools do)."""
-        for name in (b"counts", b"hist", b"lost"):
+        """Zero the counts, latency histograms and lost events (an interval's end, as bcc tools do);
+        only the histogram rows of probes that counted (each slot is one syscall: slow under TCG)."""
+        hist = self.bpf[b"hist"]
+        for name in self.histograms():
+            for s in range(probes.PROBE_ID[name] * 64, probes.PROBE_ID[name] * 64 + 64):
+                hist.clearitem(ctypes.c_int(s))
+        for name in (b"counts", b"lost"):
             self.bpf[name].clear()
 
-    def _on_event(self, ctx, data, size):
-        # data lives only during the callback: copy it out now (runs under self._lock, in ring_buffer_poll)
-        ev = probes.event_dict(self.bpf[b"events"].event(data))
-        if self.on_event is None:
-            self._events.append(ev)
+    def _drain(self):
+        """Read the ring buffer (under self._lock): keep the chunk raw, or stream its events to on_event.
+        Kept events stay raw bytes until detach(): decoding each one now would take the workload's CPU."""
+        chunk = self._ring.read()
+        if not chunk:
             return
-        if ev["probe"] == "flush_tlb_mm_range":
-            self._name_caller(ev)
-        self.on_event(ev)
+        if self.on_event is None:
+            self._events.append(chunk)
+            return
+        for ev in self._decode(chunk):
+            if ev["probe"] == "flush_tlb_mm_range":
+                self._name_caller(ev)
+            self.on_event(ev)
+
+    def _decode(self, chunk):
+        """The events of a raw chunk, as dicts."""
+        return [probes.event_dict(self._event.from_buffer_copy(r)) for r in self._ring.records(chunk)]
 
     def _name_caller(self, ev):
         ev["caller"] = self._ksym(ev["caller"])
         self._tlb[ev["caller"]] = self._tlb.get(ev["caller"], 0) + 1
 
     def _poll(self):
-        while not self._stop.is_set():
+        # Events are submitted without a wake-up (BPF_RB_NO_WAKEUP: one per event costs the workload
+        # an irq_work and a switch), so this drains the buffer on a clock instead.
+        while not self._stop.wait(CONSUME_S):
             with self._lock:
-                self.bpf.ring_buffer_poll(100)
+                self._drain()
 
     def _ksym(self, stack_id):
         """The first kernel function above the flush itself, for a stack id."""
@@ -160,42 +231,48 @@ class Tracer:
 
     def counts(self):
         c = self.bpf[b"counts"]
-        return {p.name: c[i].value for i, p in enumerate(probes.PROBES) if c[i].value}
+        got = {p.name: c.sum(ctypes.c_int(i)).value for i, p in enumerate(probes.PROBES)}
+        return {name: n for name, n in got.items() if n}
 
     def lost(self):
-        return self.bpf[b"lost"][0].value
+        return self.bpf[b"lost"].sum(ctypes.c_int(0)).value
 
-    def histograms(self):
-        hists = {}
-        for k, v in self.bpf[b"hist"].items():
-            h = hists.setdefault(probes.PROBES[k.probe].name, {})
-            h[int(k.slot)] = h.get(int(k.slot), 0) + v.value
+    def histograms(self, counts=None):
+        """{probe: {log2 slot: calls}} of the probes with a return half that counted calls."""
+        counts = self.counts() if counts is None else counts
+        hist, hists = self.bpf[b"hist"], {}
+        for name in counts:
+            if probes.probe(name).ret:
+                base = probes.PROBE_ID[name] * 64
+                slots = {s: hist.sum(ctypes.c_int(base + s)).value for s in range(64)}
+                hists[name] = {s: n for s, n in slots.items() if n}
         return hists
+
+    def work(self):
+        """The work counters, per traced tgid (tracing.work.decode)."""
+        return counters.decode((k.tgid, k.kind, k.sub, sum(v)) for k, v in self.bpf[b"work"].items())
 
     def detach(self):
         """Detach every probe, drain the ring buffer, and return this round's Trace."""
-        import ctypes
-
-        for name, ret in reversed(self._attached):
-            if ret:
-                self.bpf.detach_kretprobe(event=name.encode(), fn_name=f"ret_{name}".encode())
-            else:
-                self.bpf.detach_kprobe(event=name.encode(), fn_name=f"ent_{name}".encode())
+        for kind, name in reversed(self._attached):
+            self._detach_one(kind, name)
         self._attached = []
-        config = self.bpf[b"config"]
-        for slot in (probes.CFG_SIGNAL, probes.CFG_EVENTS):
-            config[ctypes.c_int(slot)] = ctypes.c_uint64(0)
+        self._set_config(CFG_SIGNAL=False, CFG_EVENTS=False, CFG_WORK=False)
         with self._lock:
-            self.bpf.ring_buffer_consume()
-            events, self._events = self._events, []
-        counts, hists, lost = self.counts(), self.histograms(), self.lost()
-        for ev in events:  # a streamed event (on_event) was named in the callback and is not kept
+            self._drain()
+            raw, self._events = self._events, []
+        events = [ev for chunk in raw for ev in self._decode(chunk)]
+        counts, lost = self.counts(), self.lost()
+        hists = self.histograms(counts)
+        for ev in events:  # a streamed event (on_event) was named as it went out, and is not kept
             if ev["probe"] == "flush_tlb_mm_range":
                 self._name_caller(ev)
         tlb, self._tlb = self._tlb, {}
         summary = {"version": probes.SCHEMA_VERSION, "groups": list(self.groups), "pids": self.pids,
                    "events_on": self.events_on, "lost_events": lost, "counts": counts,
                    "hist_log2_ns": hists, "missing": self.missing, "tlb_callers": tlb}
+        if self.work_on:
+            summary["work"] = {str(tgid): w for tgid, w in self.work().items()}
         self.bpf[b"stacks"].clear()
         self.trace = Trace(events=events, summary=summary)
         return self.trace
@@ -204,6 +281,7 @@ class Tracer:
         self._stop.set()
         if self._poller:
             self._poller.join(5)
+            self._ring.close()
         self.bpf.cleanup()
 
     def stop(self):

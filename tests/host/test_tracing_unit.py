@@ -1,10 +1,11 @@
 """Host checks of the tracer's pure parts (no BPF here: the host has no kprobes)."""
+import subprocess
 import types
 
 import pytest
 
 from lab.guest import REPO
-from tracing import probes, schema
+from tracing import probes, schema, work
 from tracing.fatrace import parse_groups, parse_range, row
 from tracing.order import EntryOrder
 
@@ -13,29 +14,53 @@ def test_schema_file_is_current():
     assert (REPO / "tracing/SCHEMA.md").read_text() == schema.render(), "run: python -m tracing.schema > tracing/SCHEMA.md"
 
 
-def test_every_probe_has_bpf_functions():
+def test_every_probe_has_bpf_functions_of_its_kind():
     from tracing.bpf_text import BPF_TEXT
 
     for p in probes.PROBES:
-        if p.tracepoint:
-            assert f"TRACEPOINT_PROBE({p.tracepoint.replace(':', ', ')})" in BPF_TEXT
-            continue
-        assert f"int ent_{p.name}(" in BPF_TEXT, p.name
-        assert (f"RET_OF({p.name})" in BPF_TEXT or f"RET32_OF({p.name})" in BPF_TEXT) == p.ret, p.name
+        if p.kind == "tracepoint":
+            assert f"int tp_{p.tracepoint.split(':')[1]}(struct bpf_raw_tracepoint_args *ctx)" in BPF_TEXT
+        elif p.kind == "kprobe":
+            assert f"int ent_{p.name}(" in BPF_TEXT, p.name
+            assert (f"RET_OF({p.name})" in BPF_TEXT or f"RET32_OF({p.name})" in BPF_TEXT) == p.ret, p.name
+        else:  # built only where the kernel has the function
+            assert f"#ifdef HAVE_{p.name}\n" in BPF_TEXT, p.name
+            assert (f"STAMP({p.name}," in BPF_TEXT or f"FENTRY({p.name})" in BPF_TEXT) and (f"FEXIT({p.name})" in BPF_TEXT) == p.ret, p.name
+
+
+def test_every_work_tracepoint_has_a_program():
+    from tracing.bpf_text import BPF_TEXT
+    from tracing.tracer import FORK_TRACEPOINT
+
+    for tp in work.TRACEPOINTS + (FORK_TRACEPOINT,):
+        assert f"int tp_{tp}(struct bpf_raw_tracepoint_args *ctx)" in BPF_TEXT, tp
+    for kind in work.KINDS:
+        assert f"W_{kind}" in BPF_TEXT, kind
+
+
+def test_kinds_follow_where_the_function_lives():
+    assert probes.probe("handle_mm_fault").attach == "fentry+fexit"
+    assert probes.probe("flush_tlb_mm_range").attach == "fentry"
+    assert probes.probe("fa_map").attach == "kprobe+kretprobe"
+    assert probes.probe("signal_generate").attach == "tracepoint"
+    assert {p.kind for p in probes.PROBES} <= set(probes.KINDS)
 
 
 def test_resolve_reports_missing_with_reasons():
-    syms = {"handle_mm_fault": "", "fa_map": "fault_area"}
-    got = {p.name: why for p, why in probes.resolve(syms=syms)}
+    syms = {"handle_mm_fault": "", "fa_map": "fault_area", "mmap_region": ""}
+    got = {p.name: why for p, why in probes.resolve(syms=syms, btf={"handle_mm_fault"})}
     assert got["handle_mm_fault"] == "" and got["fa_map"] == ""
     assert "inlined" in got["faultin_page"]
-    assert "absent from /proc/kallsyms" in got["mmap_region"]
+    assert "absent from /proc/kallsyms" in got["copy_vma"]
+    assert "not in the kernel's BTF" in got["mmap_region"], "in kallsyms, but fentry needs BTF"
     assert set(got) == {p.name for p in probes.PROBES}, "no probe is dropped"
 
 
 def test_cflags_filters():
-    flags = probes.cflags(True, (0x1000, 0x2000), 64)
+    flags = probes.cflags(True, (0x1000, 0x2000), 64, have={"handle_mm_fault": 4})
     assert "-DFILTER_TGID=1" in flags and "-DRINGBUF_PAGES=64" in flags
+    assert "-DHAVE_handle_mm_fault=1" in flags and "-DNARGS_handle_mm_fault=4" in flags and not any(f.startswith("-DHAVE_copy_vma") for f in flags)
+    assert "-DFA_IOC_MAP_CMD=0xc028fa02U" in flags and "-DUFFDIO_COPY_CMD=0xc028aa03U" in flags
     assert "-DADDR_LO=0x1000ULL" in flags and "-DADDR_HI=0x2000ULL" in flags
     assert "-DFILTER_ADDR=0" in probes.cflags(False, None, 64)
 
@@ -64,7 +89,6 @@ def test_roles_are_declared_once_per_probe():
     assert probes.probe("signal_generate").field("target").name == "pid"
     assert probes.probe("fa_map").field("address").name == "dst"
     assert probes.probe("vm_area_alloc").field("address") is None
-    assert probes.probe("signal_generate").kind == "tracepoint" and probes.probe("fa_map").kind == "kprobe"
     assert set(probes.names(group="vma")) == {p.name for p in probes.PROBES if p.group == "vma"}
 
 
@@ -100,3 +124,27 @@ def test_fatrace_row_shows_fields_by_role():
     dup = {"ts_ns": 1, "cpu": 0, "tgid": 2, "tid": 3, "comm": "x", "probe": "vm_area_dup", "start": 0x1000,
            "length": 4096, "vma": -0x7777000000000000, "lat_ns": 1}
     assert row(dup, 0).split()[7] == "0x8889000000000000", "a pointer returned as s64 shows as the word"
+
+
+def test_work_decode_names_each_counter():
+    items = [(7, work.KINDS.index("sys_enter"), 16, 3), (7, work.KINDS.index("ioctl"), work.UFFDIO_COPY, 2),
+             (7, work.KINDS.index("ioctl"), 0x1234, 1), (7, work.KINDS.index("signal_deliver"), 7, 4),
+             (7, work.KINDS.index("sched_switch"), 1, 5), (7, work.KINDS.index("tlb_flush"), 4, 6),
+             (7, work.KINDS.index("mm_page_alloc"), 0, 8), (7, work.KINDS.index("mm_page_alloc"), 0, 1),
+             (9, work.KINDS.index("bytes_copied"), work.UFFDIO_COPY, 4096)]
+    got = work.decode(items, name=lambda k, s: "ioctl" if k == "sys_enter" else work.sub_name(k, s))
+    w = got[7]
+    assert set(w) == set(work.WORK_KEYS) and set(got) == {7, 9}
+    assert w["syscalls"] == {"ioctl": 3} and w["ioctls"] == {"UFFDIO_COPY": 2, "0x1234": 1}
+    assert w["signals_delivered"] == {"SIGBUS": 4} and w["context_switches"] == {"preempted": 5}
+    assert w["tlb_flushes"] == {"TLB_REMOTE_SEND_IPI": 6} and w["pages_allocated"] == 9
+    assert got[9]["bytes_copied_in_placement"] == 4096 and got[9]["pages_freed"] == 0
+
+
+def test_uffd_ioctl_numbers_match_the_kernel_header(tmp_path):
+    src, exe = tmp_path / "u.c", tmp_path / "u"
+    src.write_text("#include <stdio.h>\n#include <sys/ioctl.h>\n#include <linux/userfaultfd.h>\n"
+                   "int main(void) { printf(\"%lu %lu\\n\", (unsigned long)UFFDIO_COPY, (unsigned long)UFFDIO_MOVE); }\n")
+    subprocess.run(["gcc", "-o", str(exe), str(src)], check=True)
+    out = subprocess.run([str(exe)], check=True, capture_output=True, text=True).stdout.split()
+    assert [int(x) for x in out] == [work.UFFDIO_COPY, work.UFFDIO_MOVE]
