@@ -33,7 +33,7 @@ BENCH_FLAGS ?=
 bench: build
 	@$(PY) -m lab --results results/$$(date -u +%Y%m%dT%H%M%SZ)-bench --timeout 1200 \
 		--step kmod='python -m bench.kmod $(BENCH_FLAGS)' --step backends='python -m bench.backends $(BENCH_FLAGS)' \
-		--step tracing='python -m bench.tracing $(BENCH_FLAGS)'
+		--step tracing='python -m bench.tracing $(BENCH_FLAGS)' --step work='python -m bench.work $(BENCH_FLAGS)'
 
 # The module's reliability battery in one boot: 100,000 fuzzed ioctls, the
 # lifetime cases, and DURATION seconds of stress (kmod/selftests/reliability.sh).

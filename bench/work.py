@@ -6,7 +6,7 @@ signals, context switches, TLB flushes and flush IPIs, pages allocated,
 freed and allocated inside the placement call, and bytes copied, all per
 fault (analysis/work.py says how each is counted).  Unlike times, these
 figures are the same under TCG, KVM and on bare metal.  The source is the
-local page image when the engine has it, else the unix socket.
+local page image, so that no socket call counts as the mechanism's.
 --quick runs every backend on 512 pages: a smoke test, not figures.
 """
 import json
@@ -17,12 +17,10 @@ from pathlib import Path
 import engine
 from analysis.work import per_fault, text
 from bench import quick_parser
-from engine.config import TRANSPORTS
 from lab.module import load_module, unload_module
 from tracing.tracer import Tracer
 
-PAGES, QUICK_PAGES, THREADS, PATTERN = 16384, 512, 2, "random"
-TRANSPORT = "local" if "local" in TRANSPORTS else "unix"  # the source without the network, where it exists
+PAGES, QUICK_PAGES, THREADS, PATTERN, TRANSPORT = 16384, 512, 2, "random", "local"
 
 
 def counted(tracer, backend, pages):
@@ -35,7 +33,7 @@ def counted(tracer, backend, pages):
     if not r.ok or r.bad_pages or r.missing_pages:
         sys.exit(f"{backend}: {r.error or 'pages lost'}")
     w = trace.summary["work"][str(os.getpid())]
-    return per_fault(w, r.faults, getattr(r, "user_copy_bytes", None)), w, r
+    return per_fault(w, r.faults, r.user_copy_bytes), w, r
 
 
 def main(argv=None):

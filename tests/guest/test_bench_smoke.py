@@ -58,3 +58,10 @@ def test_bench_tracing_quick(fa_module, tmp_path):
     rows = [rf"{re.escape(name)}\s+{NUM}\s+{NUM}\s+\d+$" for name, _ in tracing.configurations()]
     assert missing_rows(out, rows) == []
     assert json.loads((tmp_path / "bench-tracing.json").read_text())["quick"] is True
+
+
+def test_bench_work_quick(fa_module, tmp_path):
+    out = run_quick("bench.work", tmp_path, timeout=600)
+    assert missing_rows(out, [rf"{re.escape(b)}(\s+{NUM}){{10}}$" for b in engine.BACKENDS]) == []
+    res = json.loads((tmp_path / "bench-work.json").read_text())
+    assert res["quick"] is True and res["transport"] == "local" and set(res["per_fault"]) == set(engine.BACKENDS)

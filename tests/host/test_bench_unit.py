@@ -24,7 +24,7 @@ def test_quick_sizes_are_smaller_everywhere():
     assert kmod.size_label(kmod.FULL.hold_bytes) == "1 GiB" and kmod.size_label(16 << 20) == "16 MiB"
 
 
-@pytest.mark.parametrize("module", ["bench.kmod", "bench.backends", "bench.tracing"])
+@pytest.mark.parametrize("module", ["bench.kmod", "bench.backends", "bench.tracing", "bench.work"])
 def test_each_bench_has_a_quick_mode(module):
     out = subprocess.run([sys.executable, "-m", module, "--help"], capture_output=True, text=True, check=True)
     assert f"usage: python -m {module} [-h] [--quick]" in out.stdout
