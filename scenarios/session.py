@@ -176,8 +176,10 @@ def traced_run(tracer, sc, plan, run, index, odirect_path, out):
     say(bar(result["pages_placed"], run["area"]["pages"], secs))
     # the last point comes from the engine itself: a short run ends between samples
     series.append([round(secs, 3), result["pages_placed"], result["maps_lines_after"]])
-    # the filter keeps the worker's tgid alone: its source (a child process) is not in the trace
-    events = trace.events
+    # The worker forks its source after its "go", so the tracer follows the source too; it is
+    # not the workload, and its Python start-up would crowd the trace: drop its events.
+    source = worker.answers.get("source_pid")
+    events = [e for e in trace.events if e["tgid"] != source]
     with open(out / "trace.jsonl", "a") as f:
         for ev in events:
             f.write(json.dumps(dict(ev, run=index)) + "\n")
