@@ -267,7 +267,8 @@ def cflags(tgid_filter, addr_range, ringbuf_pages, have=None):
               f"-DNPROBES={len(PROBES)}", f"-DFILTER_TGID={int(tgid_filter)}", f"-DNCONFIG={len(CONFIG)}",
               f"-DRINGBUF_PAGES={ringbuf_pages}", f"-DNR_IOCTL={work.NR_IOCTL}",
               f"-DFA_IOC_MAP_CMD={uapi.IOC_MAP:#x}U", f"-DFA_MAP_COPY_FLAG={uapi.MAP_COPY}",
-              f"-DUFFDIO_COPY_CMD={work.UFFDIO_COPY:#x}U", f"-DUFFDIO_MOVE_CMD={work.UFFDIO_MOVE:#x}U"]
+              f"-DUFFDIO_COPY_CMD={work.UFFD_IOCTLS['UFFDIO_COPY']:#x}U",
+              f"-DUFFDIO_MOVE_CMD={work.UFFD_IOCTLS['UFFDIO_MOVE']:#x}U"]
     if addr_range:
         flags += ["-DFILTER_ADDR=1", f"-DADDR_LO={addr_range[0]:#x}ULL", f"-DADDR_HI={addr_range[1]:#x}ULL"]
     else:

@@ -17,10 +17,18 @@ KINDS = ("sys_enter", "ioctl", "signal_generate", "signal_deliver", "sched_switc
 TRACEPOINTS = ("sys_enter", "sys_exit", "signal_generate", "signal_deliver", "sched_switch", "tlb_flush",
                "mm_page_alloc", "mm_page_free")
 NR_IOCTL = 16  # x86_64
-# include/uapi/linux/userfaultfd.h: _IOWR(0xAA, nr, struct of 40 bytes)
-UFFDIO_COPY = (3 << 30) | (40 << 16) | (0xAA << 8) | 0x03
-UFFDIO_MOVE = (3 << 30) | (40 << 16) | (0xAA << 8) | 0x05
-IOCTL_NAMES = {v: k for k, v in uapi.IOCTLS.items()} | {UFFDIO_COPY: "UFFDIO_COPY", UFFDIO_MOVE: "UFFDIO_MOVE"}
+
+
+def _uffdio(nr, size):
+    """include/uapi/linux/userfaultfd.h: _IOWR(0xAA, nr, a struct of size bytes)."""
+    return (3 << 30) | (size << 16) | (0xAA << 8) | nr
+
+
+UFFD_IOCTLS = {"UFFDIO_API": _uffdio(0x3F, 24), "UFFDIO_REGISTER": _uffdio(0x00, 32),
+               "UFFDIO_COPY": _uffdio(0x03, 40), "UFFDIO_MOVE": _uffdio(0x05, 40)}
+IOCTL_NAMES = {v: k for k, v in (uapi.IOCTLS | UFFD_IOCTLS).items()}
+# syscalls newer than bcc 0.26's table (arch/x86/entry/syscalls/syscall_64.tbl)
+NEWER_SYSCALLS = {435: "clone3"}
 PLACEMENT_IOCTLS = ("FA_IOC_MAP", "UFFDIO_COPY", "UFFDIO_MOVE")
 # enum tlb_flush_reason (include/linux/mm_types.h)
 TLB_REASONS = ("TLB_FLUSH_ON_TASK_SWITCH", "TLB_REMOTE_SHOOTDOWN", "TLB_LOCAL_SHOOTDOWN", "TLB_LOCAL_MM_SHOOTDOWN",
@@ -33,7 +41,7 @@ WORK_KEYS = ("syscalls", "ioctls", "signals_generated", "signals_delivered", "co
 def syscall_name(nr):
     from bcc.syscall import syscall_name as name
 
-    return name(nr).decode()
+    return NEWER_SYSCALLS.get(nr) or name(nr).decode()
 
 
 def signal_name(n):

@@ -127,15 +127,15 @@ def test_fatrace_row_shows_fields_by_role():
 
 
 def test_work_decode_names_each_counter():
-    items = [(7, work.KINDS.index("sys_enter"), 16, 3), (7, work.KINDS.index("ioctl"), work.UFFDIO_COPY, 2),
-             (7, work.KINDS.index("ioctl"), 0x1234, 1), (7, work.KINDS.index("signal_deliver"), 7, 4),
+    items = [(7, work.KINDS.index("sys_enter"), 16, 3), (7, work.KINDS.index("ioctl"), work.UFFD_IOCTLS["UFFDIO_COPY"], 2),
+             (7, work.KINDS.index("ioctl"), 0x1234, 1), (7, work.KINDS.index("ioctl"), work.UFFD_IOCTLS["UFFDIO_API"], 1), (7, work.KINDS.index("signal_deliver"), 7, 4),
              (7, work.KINDS.index("sched_switch"), 1, 5), (7, work.KINDS.index("tlb_flush"), 4, 6),
              (7, work.KINDS.index("mm_page_alloc"), 0, 8), (7, work.KINDS.index("mm_page_alloc"), 0, 1),
-             (9, work.KINDS.index("bytes_copied"), work.UFFDIO_COPY, 4096)]
+             (9, work.KINDS.index("bytes_copied"), work.UFFD_IOCTLS["UFFDIO_COPY"], 4096)]
     got = work.decode(items, name=lambda k, s: "ioctl" if k == "sys_enter" else work.sub_name(k, s))
     w = got[7]
     assert set(w) == set(work.WORK_KEYS) and set(got) == {7, 9}
-    assert w["syscalls"] == {"ioctl": 3} and w["ioctls"] == {"UFFDIO_COPY": 2, "0x1234": 1}
+    assert w["syscalls"] == {"ioctl": 3} and w["ioctls"] == {"UFFDIO_COPY": 2, "0x1234": 1, "UFFDIO_API": 1}
     assert w["signals_delivered"] == {"SIGBUS": 4} and w["context_switches"] == {"preempted": 5}
     assert w["tlb_flushes"] == {"TLB_REMOTE_SEND_IPI": 6} and w["pages_allocated"] == 9
     assert got[9]["bytes_copied_in_placement"] == 4096 and got[9]["pages_freed"] == 0
@@ -143,8 +143,14 @@ def test_work_decode_names_each_counter():
 
 def test_uffd_ioctl_numbers_match_the_kernel_header(tmp_path):
     src, exe = tmp_path / "u.c", tmp_path / "u"
+    prints = "".join(f'printf("%lu\\n", (unsigned long){name});' for name in work.UFFD_IOCTLS)
     src.write_text("#include <stdio.h>\n#include <sys/ioctl.h>\n#include <linux/userfaultfd.h>\n"
-                   "int main(void) { printf(\"%lu %lu\\n\", (unsigned long)UFFDIO_COPY, (unsigned long)UFFDIO_MOVE); }\n")
+                   f"int main(void) {{ {prints} }}\n")
     subprocess.run(["gcc", "-o", str(exe), str(src)], check=True)
     out = subprocess.run([str(exe)], check=True, capture_output=True, text=True).stdout.split()
-    assert [int(x) for x in out] == [work.UFFDIO_COPY, work.UFFDIO_MOVE]
+    assert [int(x) for x in out] == list(work.UFFD_IOCTLS.values())
+
+
+def test_syscall_names_cover_what_bcc_lacks():
+    assert work.syscall_name(16) == "ioctl" and work.syscall_name(15) == "rt_sigreturn"
+    assert work.syscall_name(435) == "clone3", "bcc 0.26 names it [unknown: 435]"
