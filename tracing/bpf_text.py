@@ -495,6 +495,8 @@ FENTRY(flush_tlb_mm_range)   /* (mm, start, end, ...) */
 /* the work counters */
 static inline void add_work(u32 tgid, u32 kind, u64 sub, u64 n)
 {
+    if (!switched_on(CFG_WORK))
+        return;
     struct work_key_t key = { .tgid = tgid, .kind = kind, .sub = sub };
     u64 *v = work.lookup(&key);
 
@@ -592,7 +594,7 @@ int tp_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 {
     u32 tgid = traced_tgid();
 
-    if (!tgid)
+    if (!tgid || !switched_on(CFG_WORK))
         return 0;
     u64 nr = ctx->args[1];
 

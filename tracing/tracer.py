@@ -65,6 +65,7 @@ class Tracer:
         self.trace = None
         self.work_on = False
         self._attached = []  # (kind, name) to detach
+        self._raw_tracepoints = set()  # attached until close()
         self._events, self._tlb = [], {}  # this round's kept events; TLB flush callers -> count
         self._stop = threading.Event()
         self._lock = threading.Lock()  # the poll thread and detach() read the ring buffer in turn
@@ -129,11 +130,14 @@ class Tracer:
                          CFG_WORK=work)
         if self.filter_tgid:
             self._forget_children()
+        # Raw tracepoints stay attached until close(), switched by config: attaching one flips a
+        # static key, a live patch of hot code (sched_switch's is in __schedule), and under TCG a
+        # patch per round once ended in "Oops: int3" in __schedule.
         tracepoints = set(counters.TRACEPOINTS if work else ()) | {p.name for p in self.enabled if p.tracepoint}
         tracepoints |= {FORK_TRACEPOINT} if self.filter_tgid else set()
-        for tp in tracepoints:
+        for tp in tracepoints - self._raw_tracepoints:
             self.bpf.attach_raw_tracepoint(tp=tp.encode(), fn_name=f"tp_{tp}".encode())
-            self._attached.append(("raw_tracepoint", tp))
+            self._raw_tracepoints.add(tp)
         for p in self.enabled:
             if p.kind == "kprobe":
                 self.bpf.attach_kprobe(event=p.name.encode(), fn_name=f"ent_{p.name}".encode())
@@ -156,9 +160,7 @@ class Tracer:
             config[ctypes.c_int(getattr(probes, name))] = ctypes.c_uint64(int(on))
 
     def _detach_one(self, kind, name):
-        if kind == "raw_tracepoint":
-            self.bpf.detach_raw_tracepoint(tp=name.encode())
-        elif kind == "kprobe":
+        if kind == "kprobe":
             self.bpf.detach_kprobe(event=name.encode(), fn_name=f"ent_{name}".encode())
         elif kind == "kretprobe":
             self.bpf.detach_kretprobe(event=name.encode(), fn_name=f"ret_{name}".encode())
