@@ -13,12 +13,12 @@
  * hook (IPMODIFY) redirects to fa_fault_hook() for our own markers (those
  * with FA_MARKER_OWN); everything else goes on to the real do_swap_page().
  *
- * Probe points for tracing/ (noinline, not static):
- *   fa_fault_hook    a fault on one of our markers (returns vm_fault_t)
- *   fa_prepare       one FA_IOC_PREPARE (returns 0 or -errno)
- *   fa_map           one FA_IOC_MAP call (returns 0 or -errno)
- *   fa_map_page      one page of FA_IOC_MAP (returns 0 or -errno)
- *   fa_release_range one FA_IOC_RELEASE (returns 0 or -errno)
+ * Tracepoints (fault_area_trace.h), an _enter and an _exit event each:
+ *   fa_fault_hook    a fault on one of our markers (exit: the vm_fault_t)
+ *   fa_prepare       one FA_IOC_PREPARE (exit: 0 or -errno)
+ *   fa_map           one FA_IOC_MAP call (exit: 0 or -errno)
+ *   fa_map_page      one page of FA_IOC_MAP (exit: 0 or -errno)
+ *   fa_release_range one FA_IOC_RELEASE (exit: 0 or -errno)
  *
  * Lock order:
  *   PREPARE, RELEASE, the mmu notifier (munmap): mmap_lock -> fm->lock.
@@ -61,16 +61,8 @@
 #include <asm/trapnr.h>
 
 #include "fault_area_uapi.h"
-
-struct fa_file;
-struct fa_map_ctx;
-
-/* Probe points: not static and not inlined, so kprobes can find them. */
-vm_fault_t fa_fault_hook(struct vm_fault *vmf);
-int fa_prepare(struct fa_file *ff, unsigned long start, unsigned long end, int signo, u64 *prepared);
-int fa_map(struct fa_file *ff, struct fa_map *m);
-int fa_map_page(struct fa_map_ctx *c);
-int fa_release_range(struct fa_file *ff, unsigned long start, unsigned long end);
+#define CREATE_TRACE_POINTS
+#include "fault_area_trace.h"
 
 /* Kernel functions this module needs that are not exported, found at load. */
 static struct {
@@ -391,12 +383,13 @@ static bool fa_pte_unchanged(struct vm_fault *vmf)
  * vmf->pte is mapped but not locked, and must be unmapped before return.
  * Runs under the mmap_lock or only the per-VMA lock, and never sleeps.
  */
-noinline vm_fault_t fa_fault_hook(struct vm_fault *vmf)
+static noinline vm_fault_t fa_fault_hook(struct vm_fault *vmf)
 {
 	struct fa_slot *slot;
 	vm_fault_t ret;
 	bool same;
 
+	trace_fa_fault_hook_enter(vmf->real_address, vmf->flags);
 	rcu_read_lock();
 	slot = fa_slot_find(vmf->vma->vm_mm, vmf->address);
 	/* The pte lock orders us after a racing FA_IOC_MAP or FA_IOC_RELEASE. */
@@ -426,6 +419,7 @@ noinline vm_fault_t fa_fault_hook(struct vm_fault *vmf)
 		fa_signal(slot->signo, vmf->real_address, vmf->flags & FAULT_FLAG_WRITE);
 		ret = VM_FAULT_NOPAGE;
 	}
+	trace_fa_fault_hook_exit(vmf->real_address, ret);
 	atomic_dec(&fa_hooks_running);
 	rcu_read_unlock();
 	return ret;
@@ -535,8 +529,8 @@ static void fa_zap(struct mm_struct *mm, unsigned long start, unsigned long end)
  * marker reaches the fault hook and a MAP onto a page is EEXIST; and
  * unregistering it would drop ff's own earlier areas there.
  */
-noinline int fa_prepare(struct fa_file *ff, unsigned long start, unsigned long end, int signo,
-			u64 *prepared)
+static int fa_prepare(struct fa_file *ff, unsigned long start, unsigned long end, int signo,
+		      u64 *prepared)
 {
 	struct mm_struct *mm = ff->mm;
 	struct vm_area_struct *vma;
@@ -614,7 +608,9 @@ static int fa_do_prepare(struct fa_file *ff, struct fa_prepare *p)
 		fm->mn_registered = true;
 	}
 	mutex_lock(&fm->lock);
+	trace_fa_prepare_enter(p->start, p->start + p->len, p->signo ?: SIGBUS);
 	err = fa_prepare(ff, p->start, p->start + p->len, p->signo ?: SIGBUS, &p->prepared);
+	trace_fa_prepare_exit(err);
 	mutex_unlock(&fm->lock);
 	mmap_write_unlock(ff->mm);
 	return err;
@@ -622,7 +618,6 @@ static int fa_do_prepare(struct fa_file *ff, struct fa_prepare *p)
 
 /* ---- FA_IOC_MAP ----------------------------------------------------------- */
 
-/* dst and src lead: tracing/ reads them at the fa_map_page probe. */
 struct fa_map_ctx {
 	unsigned long dst, src;
 	struct mm_struct *mm;
@@ -1001,7 +996,7 @@ err_folio:
 #define FA_MAP_RETRIES 10000	/* races that resolve; past this, a livelock: EBUSY */
 
 /* One page, dst marker <- src page.  Caller holds mmap_read_lock. */
-noinline int fa_map_page(struct fa_map_ctx *c)
+static int fa_map_page(struct fa_map_ctx *c)
 {
 	struct folio *folio;
 	pte_t orig_src;
@@ -1061,7 +1056,7 @@ static int fa_map_vmas(struct fa_map_ctx *c)
  * reschedule and a fatal-signal check before every page after the first:
  * SIGKILL ends it with -EINTR, m->mapped the bytes done.
  */
-noinline int fa_map(struct fa_file *ff, struct fa_map *m)
+static int fa_map(struct fa_file *ff, struct fa_map *m)
 {
 	struct fa_map_ctx c = { .mm = ff->mm, .copy = m->flags & FA_MAP_COPY, .dst_vma = NULL };
 	unsigned long off;
@@ -1082,8 +1077,11 @@ noinline int fa_map(struct fa_file *ff, struct fa_map *m)
 		c.dst = m->dst + off;
 		c.src = m->src + off;
 		err = fa_map_vmas(&c);
-		if (!err)
+		if (!err) {
+			trace_fa_map_page_enter(c.dst, c.src);
 			err = fa_map_page(&c);
+			trace_fa_map_page_exit(err);
+		}
 		if (err)
 			return err;
 		m->mapped += PAGE_SIZE;
@@ -1098,7 +1096,9 @@ static int fa_do_map(struct fa_file *ff, struct fa_map *m)
 
 	if (mmap_read_lock_killable(ff->mm))
 		return -EINTR;
+	trace_fa_map_enter(m->dst, m->src, m->len, m->flags);
 	err = fa_map(ff, m);
+	trace_fa_map_exit(err);
 	mmap_read_unlock(ff->mm);
 	return err;
 }
@@ -1129,7 +1129,7 @@ static void fa_clear_markers(struct mm_struct *mm, unsigned long start, unsigned
 }
 
 /* Caller holds mmap_read_lock(ff->mm) and fm->lock. */
-noinline int fa_release_range(struct fa_file *ff, unsigned long start, unsigned long end)
+static int fa_release_range(struct fa_file *ff, unsigned long start, unsigned long end)
 {
 	bool ours;
 
@@ -1150,7 +1150,9 @@ static int fa_do_release(struct fa_file *ff, struct fa_range *r)
 	if (mmap_read_lock_killable(ff->mm))
 		return -EINTR;
 	mutex_lock(&ff->fm->lock);
+	trace_fa_release_range_enter(r->start, r->start + r->len);
 	err = fa_release_range(ff, r->start, r->start + r->len);
+	trace_fa_release_range_exit(err);
 	mutex_unlock(&ff->fm->lock);
 	mmap_read_unlock(ff->mm);
 	return err;

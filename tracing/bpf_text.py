@@ -11,10 +11,11 @@ call becomes one event in the ring buffer, and a full buffer counts in `lost`.
 vmlinux functions are probed with fentry/fexit (bcc's kfunc__/kretfunc__
 programs, as KFUNC_PROBE makes them): the fexit half has the arguments and
 the return value, so the fentry half only stamps the entry time in `stamps`.  fault_area.ko's
-functions (no BTF for bcc) keep kprobe/kretprobe pairs whose entry half
-parks the arguments in `entries`.  bcc attaches every kfunc__ program when
-it loads the text, so the tracer detaches them at once and attaches per
-round; the raw tracepoints here carry no autoload prefix for the same reason.
+operations have their own tracepoints (kmod/fault_area_trace.h), attached
+as raw tracepoints: the _enter program parks the arguments in `entries`
+for the _exit program.  bcc attaches every kfunc__ program when it loads
+the text, so the tracer detaches them at once and attaches per round; the
+raw tracepoint programs here carry no autoload prefix for the same reason.
 
 The work counters (raw tracepoints, attached when a round asks for them)
 count kernel work per traced tgid in the per-CPU hash `work`: syscalls by
@@ -79,7 +80,12 @@ BPF_PERCPU_ARRAY(hist, u64, NPROBES * 64);   /* probe * 64 + log2(ns) */
 BPF_HASH(entries, struct entry_key_t, struct entry_t, 16384);
 BPF_HASH(stamps, struct entry_key_t, u64, 16384);
 BPF_HASH(targets, u32, u8, 64);
-BPF_STACK_TRACE(stacks, 1024);
+/* The flush's caller is a few frames up: the map's depth bounds the unwinding (bpf_get_stackid
+   walks no deeper than a value holds), which under TCG costs more than the rest of the probe. */
+struct tlb_stack_t {
+    u64 ip[TLB_STACK_DEPTH];
+};
+BPF_TABLE("stacktrace", int, struct tlb_stack_t, stacks, 1024);
 BPF_PERCPU_HASH(work, struct work_key_t, u64, 4096);
 BPF_HASH(placing, u32, struct place_t, 1024);
 
@@ -173,7 +179,7 @@ static inline void emit(u32 probe, struct entry_t *e, s64 ret, u64 ts, u64 lat, 
     events.ringbuf_submit(ev, BPF_RB_NO_WAKEUP);   /* the tracer drains on a clock */
 }
 
-/* kprobe entry half (module functions): park the arguments for the return half */
+/* _enter tracepoint of a module operation: park the arguments for its _exit */
 static inline int enter(u32 probe, u64 addr, u64 len, u64 flags, u64 arg)
 {
     if (!traced_tgid() || !traced_addr(addr))
@@ -239,15 +245,6 @@ static inline int once(u32 probe, u64 addr, u64 len, u64 flags, u64 arg, s32 sta
     emit(probe, &e, 0, bpf_ktime_get_ns(), 0, stack);
     return 0;
 }
-
-#define P(n) PARM_##n
-#define PARM_1 PT_REGS_PARM1(ctx)
-#define PARM_2 PT_REGS_PARM2(ctx)
-#define PARM_3 PT_REGS_PARM3(ctx)
-#define PARM_4 PT_REGS_PARM4(ctx)
-#define RET_OF(name) int ret_##name(struct pt_regs *ctx) { return leave(P_##name, PT_REGS_RC(ctx)); }
-/* for functions returning int: sign-extend, so -EFAULT reads as -14 */
-#define RET32_OF(name) int ret_##name(struct pt_regs *ctx) { return leave(P_##name, (s64)(int)PT_REGS_RC(ctx)); }
 
 /* fentry/fexit programs, as bcc's KFUNC_PROBE/KRETFUNC_PROBE name them (the kfunc__ and kretfunc__
    prefixes choose the attach type and the BTF function).  A(n) is argument n (from 0); an fexit finds
@@ -374,46 +371,26 @@ FEXIT(mmap_region)
 { return done(P_mmap_region, A(1), A(2), A(3), 0, RET(mmap_region)); }
 #endif
 
-/* module path (fault_area.ko, kprobes: bcc has no fentry on module functions) */
-/* a fault seen from a probe: its exact address and FAULT_FLAG_* bits */
-static inline int enter_vmf(u32 probe, struct vm_fault *vmf, u64 arg)
-{
-    u64 addr = 0;
-    u32 flags = 0;
-
-    KREAD(addr, vmf->real_address);
-    KREAD(flags, vmf->flags);
-    return enter(probe, addr, 0, flags, arg);
-}
-int ent_fa_fault_hook(struct pt_regs *ctx)
-{ return enter_vmf(P_fa_fault_hook, (struct vm_fault *)P(1), 0); }
-RET_OF(fa_fault_hook)
-int ent_fa_prepare(struct pt_regs *ctx)
-{ return enter(P_fa_prepare, P(2), P(3) - P(2), 0, P(4)); }
-RET32_OF(fa_prepare)
-int ent_fa_map(struct pt_regs *ctx)
-{
-    u64 m[4] = {};   /* struct fa_map: dst, src, len, flags */
-
-    if (!traced_tgid())
-        return 0;
-    bpf_probe_read_kernel(m, sizeof(m), (void *)P(2));
-    return enter(P_fa_map, m[0], m[2], m[3], m[1]);
-}
-RET32_OF(fa_map)
-int ent_fa_map_page(struct pt_regs *ctx)
-{
-    u64 c[2] = {};   /* struct fa_map_ctx begins with dst, src */
-
-    if (!traced_tgid())
-        return 0;
-    bpf_probe_read_kernel(c, sizeof(c), (void *)P(1));
-    return enter(P_fa_map_page, c[0], 4096, 0, c[1]);
-}
-RET32_OF(fa_map_page)
-int ent_fa_release_range(struct pt_regs *ctx)
-{ return enter(P_fa_release_range, P(2), P(3) - P(2), 0, 0); }
-RET32_OF(fa_release_range)
+/* fault_area.ko's tracepoints (raw: ctx->args are the TP_PROTO arguments, kmod/fault_area_trace.h) */
+#define ENTER(name) int ent_##name(struct bpf_raw_tracepoint_args *ctx)
+#define ARG(n) (ctx->args[n])
+/* the _exit events of the ioctls carry an int: sign-extend, so -EFAULT reads as -14 */
+#define EXIT(name) int ret_##name(struct bpf_raw_tracepoint_args *ctx) { return leave(P_##name, (s64)(int)ARG(0)); }
+/* (addr, fault_flags) / (addr, vm_fault) */
+ENTER(fa_fault_hook) { return enter(P_fa_fault_hook, ARG(0), 0, (u32)ARG(1), 0); }
+int ret_fa_fault_hook(struct bpf_raw_tracepoint_args *ctx) { return leave(P_fa_fault_hook, (u32)ARG(1)); }
+/* (start, end, signo) */
+ENTER(fa_prepare) { return enter(P_fa_prepare, ARG(0), ARG(1) - ARG(0), 0, (int)ARG(2)); }
+EXIT(fa_prepare)
+/* (dst, src, len, flags) */
+ENTER(fa_map) { return enter(P_fa_map, ARG(0), ARG(2), ARG(3), ARG(1)); }
+EXIT(fa_map)
+/* (dst, src) */
+ENTER(fa_map_page) { return enter(P_fa_map_page, ARG(0), 4096, 0, ARG(1)); }
+EXIT(fa_map_page)
+/* (start, end) */
+ENTER(fa_release_range) { return enter(P_fa_release_range, ARG(0), ARG(1) - ARG(0), 0, 0); }
+EXIT(fa_release_range)
 
 /* a move: the folio changes anon_vma (arg = folio) */
 #ifdef HAVE_folio_move_anon_rmap
@@ -426,7 +403,7 @@ FENTRY(folio_move_anon_rmap)   /* (folio, vma) */
 #endif
 
 /* a page allocated for a user mapping, inside a placement call only (the copy path
-   allocates, a move must not); the call's fentry or kprobe has its entry parked */
+   allocates, a move must not); the call's fentry or _enter tracepoint has its entry parked */
 static inline int placing_now(u32 tid)
 {
     struct entry_key_t map = { .tid = tid, .probe = P_fa_map };

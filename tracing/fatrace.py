@@ -5,8 +5,8 @@ USAGE: fatrace [-h] [-p PID] [-g GROUPS] [--addr START-END] [-j] [-c]
                [--ebpf] [--list-probes] [interval] [count]
 
 One BPF program holds every probe (compiled once): fentry/fexit on vmlinux
-functions, kprobes on fault_area.ko's, a raw tracepoint for signals
-(--list-probes says which); -p (and what it forks) and --addr keep only
+functions, raw tracepoints on fault_area.ko's own tracepoints and for
+signals (--list-probes says which); -p (and what it forks) and --addr keep only
 the workload.  Events stream as a table, or as JSON Lines with -j (schema:
 tracing/SCHEMA.md), in entry-time order, printed as they come (nothing is
 kept).  With -c or an interval, counts and log2 latency histograms are
@@ -104,10 +104,10 @@ def print_counts(tracer, tlb_callers=None):
 
 
 def list_probes():
-    """Each probe, how it attaches (fentry/fexit for vmlinux, kprobes for module functions), and why not."""
-    print(f"{'PROBE':<26} {'GROUP':<7} {'KIND':<17} {'STATUS':<8} REASON")
+    """Each probe, how it attaches (fentry/fexit for vmlinux, the module's tracepoints), and why not."""
+    print(f"{'PROBE':<26} {'GROUP':<7} {'KIND':<24} {'STATUS':<8} REASON")
     for p, why in probes.resolve():
-        print(f"{p.name:<26} {p.group:<7} {p.attach:<17} {'missing' if why else 'ok':<8} {why}")
+        print(f"{p.name:<26} {p.group:<7} {p.attach:<24} {'missing' if why else 'ok':<8} {why}")
 
 
 def main(argv=None):

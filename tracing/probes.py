@@ -7,12 +7,13 @@ invariants ask for a role (the address an event is about, its length, the
 return value...) and the catalog says which field holds it.
 
 vmlinux functions are probed with fentry/fexit, which need the function in
-the kernel's BTF too; fault_area.ko's functions (no BTF for bcc) with
-kprobes; signals with a raw tracepoint.  Every function is resolved by
-exact name in /proc/kallsyms (read once per process, again only when a
-probed module shows up) and every tracepoint by its tracefs directory; one
-that does not resolve is reported as missing with the reason, never dropped
-in silence.
+the kernel's BTF too; fault_area.ko through its own tracepoints (an _enter
+and an _exit event per operation, kmod/fault_area_trace.h) and signals
+through signal:signal_generate, both as raw tracepoints.  No probe is a
+kprobe: a kprobe/kretprobe pair costs two breakpoint traps per call.
+Every function is resolved by exact name in /proc/kallsyms (read once per
+process) and every tracepoint by its tracefs directory; one that does not
+resolve is reported as missing with the reason, never dropped in silence.
 """
 import ctypes
 import dataclasses
@@ -25,7 +26,7 @@ from tracing import work
 
 SCHEMA_VERSION = "fa-trace/1"
 GROUPS = ("fault", "gup", "vma", "kmod", "uffd", "tlb", "signal")
-KINDS = ("fentry", "fexit", "kprobe", "tracepoint")  # fexit: an fentry/fexit pair; a kprobe may have a kretprobe
+KINDS = ("fentry", "fexit", "tracepoint", "tracepoints")  # fexit: an fentry/fexit pair; tracepoints: _enter + _exit
 KNOWN_INLINED = {"faultin_page", "vma_merge_existing_range", "gup_fast", "handle_pte_marker"}
 # role -> what a field with it holds; a probe has each role at most once
 ROLES = {
@@ -69,8 +70,8 @@ class Probe:
     group: str
     ret: bool  # a return half: ret and lat_ns are filled
     fields: tuple  # of Field
-    module: str = ""  # module that holds the function
-    tracepoint: str = ""  # category:event, instead of a kprobe
+    module: str = ""  # module whose tracepoints NAME_enter and NAME_exit (category: the module) it is
+    tracepoint: str = ""  # category:event of a kernel tracepoint, instead of a function
 
     def __post_init__(self):
         roles = [f.role for f in self.fields]
@@ -83,14 +84,20 @@ class Probe:
         if self.tracepoint:
             return "tracepoint"
         if self.module:
-            return "kprobe"
+            return "tracepoints"
         return "fexit" if self.ret else "fentry"
 
     @property
     def attach(self):
         """How it attaches, as --list-probes says it."""
-        return {"fexit": "fentry+fexit", "kprobe": "kprobe+kretprobe" if self.ret else "kprobe"}.get(self.kind,
-                                                                                                   self.kind)
+        return {"fexit": "fentry+fexit", "tracepoints": "tracepoints _enter+_exit"}.get(self.kind, self.kind)
+
+    @property
+    def tracepoints(self):
+        """category:event of each tracepoint it attaches to (none for a function)."""
+        if self.module:
+            return tuple(f"{self.module}:{self.name}_{half}" for half in ("enter", "exit"))
+        return (self.tracepoint,) if self.tracepoint else ()
 
     def field(self, role):
         """The field with this role, or None."""
@@ -180,10 +187,8 @@ _KALLSYMS = {}
 
 def kallsyms():
     """Function names in /proc/kallsyms, mapped to their module ('' for vmlinux).  Read once per
-    process (slow under TCG), and again when a module a probe needs is loaded but has no symbol."""
-    loaded = {p.module for p in PROBES if p.module and os.path.isdir(f"/sys/module/{p.module}")}
-    if not _KALLSYMS or loaded - set(_KALLSYMS.values()):
-        _KALLSYMS.clear()
+    process (slow under TCG): the functions probed are vmlinux's, which do not come and go."""
+    if not _KALLSYMS:
         with open("/proc/kallsyms") as f:
             for line in f:
                 parts = line.split()
@@ -227,6 +232,9 @@ def btf_funcs():
         lib.btf__free(btf)
 
 
+TRACEFS = ("/sys/kernel/tracing", "/sys/kernel/debug/tracing")  # where tracepoints are listed
+
+
 def resolve(groups=GROUPS, syms=None, btf=None):
     """(probe, reason) for each probe of the groups; reason is '' when it resolves."""
     syms = kallsyms() if syms is None else syms
@@ -237,15 +245,14 @@ def resolve(groups=GROUPS, syms=None, btf=None):
             continue
         if p.kind in ("fentry", "fexit") and p.name in syms and p.name not in btf:
             out.append((p, f"not in the kernel's BTF on {platform.release()}: no fentry/fexit"))
-        elif p.tracepoint:
-            cat, ev = p.tracepoint.split(":")
-            ok = os.path.isdir(f"/sys/kernel/tracing/events/{cat}/{ev}") or \
-                os.path.isdir(f"/sys/kernel/debug/tracing/events/{cat}/{ev}")
-            out.append((p, "" if ok else f"tracepoint {p.tracepoint} not available"))
-        elif p.name in syms:
-            out.append((p, ""))
         elif p.module and not os.path.isdir(f"/sys/module/{p.module}"):
             out.append((p, f"module {p.module} not loaded"))
+        elif p.tracepoints:
+            absent = [tp for tp in p.tracepoints if not any(os.path.isdir(f"{d}/events/{tp.replace(':', '/')}")
+                                                            for d in TRACEFS)]
+            out.append((p, f"tracepoint {', '.join(absent)} not available" if absent else ""))
+        elif p.name in syms:
+            out.append((p, ""))
         elif p.name in KNOWN_INLINED:
             out.append((p, f"inlined in {platform.release()}: no symbol in /proc/kallsyms"))
         else:
@@ -253,6 +260,8 @@ def resolve(groups=GROUPS, syms=None, btf=None):
     return out
 
 
+# frames a flush's stack holds: the BPF program, its trampoline, the flush functions, then the caller
+TLB_STACK_DEPTH = 12
 CONFIG = ("CFG_EVENTS", "CFG_SIGNAL", "CFG_WORK")  # slots of the BPF config array: events, group signal, counters
 CFG_EVENTS, CFG_SIGNAL, CFG_WORK = range(len(CONFIG))
 
@@ -265,7 +274,7 @@ def cflags(tgid_filter, addr_range, ringbuf_pages, have=None):
     flags += [f"-D{c}={i}" for i, c in enumerate(CONFIG)] + [f"-DW_{k}={i}" for i, k in enumerate(work.KINDS)]
     flags += ["-Wno-duplicate-decl-specifier", "-Wno-ignored-attributes",  # kernel headers under clang
               f"-DNPROBES={len(PROBES)}", f"-DFILTER_TGID={int(tgid_filter)}", f"-DNCONFIG={len(CONFIG)}",
-              f"-DRINGBUF_PAGES={ringbuf_pages}", f"-DNR_IOCTL={work.NR_IOCTL}",
+              f"-DRINGBUF_PAGES={ringbuf_pages}", f"-DNR_IOCTL={work.NR_IOCTL}", f"-DTLB_STACK_DEPTH={TLB_STACK_DEPTH}",
               f"-DFA_IOC_MAP_CMD={uapi.IOC_MAP:#x}U", f"-DFA_MAP_COPY_FLAG={uapi.MAP_COPY}",
               f"-DUFFDIO_COPY_CMD={work.UFFD_IOCTLS['UFFDIO_COPY']:#x}U",
               f"-DUFFDIO_MOVE_CMD={work.UFFD_IOCTLS['UFFDIO_MOVE']:#x}U"]

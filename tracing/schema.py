@@ -14,8 +14,8 @@ def render():
            "## Fields of every event", "", "| field | unit | meaning |", "|---|---|---|"]
     out += [f"| `{n}` | {u} | {m} |" for n, u, m in COMMON]
     out += ["", "Probes with a return half also carry `lat_ns` (ns from entry to return). An fexit half reads",
-            "the arguments with the return value; a kretprobe gets those its kprobe kept per thread. A probe",
-            "without a return half emits at entry.", "",
+            "the arguments with the return value; a module operation's _exit tracepoint gets those its",
+            "_enter tracepoint kept per thread. A probe without a return half emits at entry.", "",
             "## Field roles", "",
             "Each field has one role; readers (fatrace, page-story, the invariants) find a field by its role.", "",
             "| role | meaning |", "|---|---|"]
@@ -23,8 +23,8 @@ def render():
     out += ["", "## Fields per probe", "", "| probe | group | attaches to | field | role | meaning |",
             "|---|---|---|---|---|---|"]
     for p in probes.PROBES:
-        where = f"raw tracepoint `{p.tracepoint}`" if p.tracepoint else \
-            p.attach.replace("+", " + ") + (f" ({p.module}.ko)" if p.module else "")
+        where = "raw tracepoints " + " + ".join(f"`{tp}`" for tp in p.tracepoints) if p.tracepoints else \
+            p.attach.replace("+", " + ")
         for i, f in enumerate(p.fields):
             out.append(f"| {'`' + p.name + '`' if i == 0 else ''} | {p.group if i == 0 else ''} | "
                        f"{where if i == 0 else ''} | `{f.name}` | {f.role} | {f.meaning} |")

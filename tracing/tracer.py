@@ -31,7 +31,6 @@ from tracing.bpf_text import BPF_TEXT
 from tracing.ring import Ring
 
 TLB_SKIP = ("flush_tlb", "ptep_clear_flush", "tlb_", "__flush", "native_flush", "bpf_")
-KRETPROBE_MAXACTIVE = 256  # many concurrent faults under 2 CPUs
 CONSUME_S = 0.05  # the ring buffer is drained this often (RINGBUF_PAGES must hold what comes meanwhile)
 FORK_TRACEPOINT, FOLLOWED = "sched_process_fork", 2  # a forked process joins the traced ones (targets value 2)
 
@@ -138,14 +137,13 @@ class Tracer:
         for tp in tracepoints - self._raw_tracepoints:
             self.bpf.attach_raw_tracepoint(tp=tp.encode(), fn_name=f"tp_{tp}".encode())
             self._raw_tracepoints.add(tp)
+        # The module's tracepoints attach per round: their code runs only inside a workload's calls.
         for p in self.enabled:
-            if p.kind == "kprobe":
-                self.bpf.attach_kprobe(event=p.name.encode(), fn_name=f"ent_{p.name}".encode())
-                self._attached.append(("kprobe", p.name))
-                if p.ret:
-                    self.bpf.attach_kretprobe(event=p.name.encode(), fn_name=f"ret_{p.name}".encode(),
-                                              maxactive=KRETPROBE_MAXACTIVE)
-                    self._attached.append(("kretprobe", p.name))
+            if p.kind == "tracepoints":
+                for half, prog in (("enter", "ent"), ("exit", "ret")):
+                    tp = f"{p.name}_{half}"
+                    self.bpf.attach_raw_tracepoint(tp=tp.encode(), fn_name=f"{prog}_{p.name}".encode())
+                    self._attached.append(("raw_tracepoint", tp))
             elif p.kind in ("fentry", "fexit"):
                 self.bpf.attach_kfunc(fn_name=p.name.encode())
                 self._attached.append(("kfunc", p.name))
@@ -160,10 +158,8 @@ class Tracer:
             config[ctypes.c_int(getattr(probes, name))] = ctypes.c_uint64(int(on))
 
     def _detach_one(self, kind, name):
-        if kind == "kprobe":
-            self.bpf.detach_kprobe(event=name.encode(), fn_name=f"ent_{name}".encode())
-        elif kind == "kretprobe":
-            self.bpf.detach_kretprobe(event=name.encode(), fn_name=f"ret_{name}".encode())
+        if kind == "raw_tracepoint":
+            self.bpf.detach_raw_tracepoint(tp=name.encode())
         elif kind == "kfunc":
             self.bpf.detach_kfunc(fn_name=name.encode())
         else:
@@ -225,7 +221,9 @@ class Tracer:
         """The first kernel function above the flush itself, for a stack id."""
         if stack_id < 0:
             return "?"
-        for addr in self.bpf[b"stacks"].walk(stack_id):
+        for addr in self.bpf[b"stacks"][ctypes.c_int(stack_id)].ip:  # TLB_STACK_DEPTH frames, 0 after the last
+            if not addr:
+                break
             name = self.bpf.ksym(addr).decode(errors="replace")
             if not name.startswith(TLB_SKIP):
                 return name

@@ -147,3 +147,7 @@ def test_map_257_pages_gives_257_page_events_and_no_vma_event(traced):
     assert len(inside(traced, "map", "folio_move_anon_rmap", call)) == 257
     assert [e for e in events(traced, "map") if e["probe"] in VMA_PROBES] == []
     assert inside(traced, "map", "vma_alloc_folio_noprof", call) == [], "a move allocated a page"
+    flushes = inside(traced, "map", "flush_tlb_mm_range", call)
+    assert len(flushes) == 257, "a move flushes once per page"
+    assert all(e["caller"].startswith("fa_") for e in flushes), \
+        f"the bounded stack reaches the module's caller: {sorted({e['caller'] for e in flushes})}"

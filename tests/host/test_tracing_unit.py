@@ -20,9 +20,9 @@ def test_every_probe_has_bpf_functions_of_its_kind():
     for p in probes.PROBES:
         if p.kind == "tracepoint":
             assert f"int tp_{p.tracepoint.split(':')[1]}(struct bpf_raw_tracepoint_args *ctx)" in BPF_TEXT
-        elif p.kind == "kprobe":
-            assert f"int ent_{p.name}(" in BPF_TEXT, p.name
-            assert (f"RET_OF({p.name})" in BPF_TEXT or f"RET32_OF({p.name})" in BPF_TEXT) == p.ret, p.name
+        elif p.kind == "tracepoints":
+            assert f"ENTER({p.name})" in BPF_TEXT, p.name
+            assert f"EXIT({p.name})" in BPF_TEXT or f"int ret_{p.name}(struct bpf_raw_tracepoint_args *ctx)" in BPF_TEXT
         else:  # built only where the kernel has the function
             assert f"#ifdef HAVE_{p.name}\n" in BPF_TEXT, p.name
             assert (f"STAMP({p.name}," in BPF_TEXT or f"FENTRY({p.name})" in BPF_TEXT) and (f"FEXIT({p.name})" in BPF_TEXT) == p.ret, p.name
@@ -41,7 +41,8 @@ def test_every_work_tracepoint_has_a_program():
 def test_kinds_follow_where_the_function_lives():
     assert probes.probe("handle_mm_fault").attach == "fentry+fexit"
     assert probes.probe("flush_tlb_mm_range").attach == "fentry"
-    assert probes.probe("fa_map").attach == "kprobe+kretprobe"
+    assert probes.probe("fa_map").attach == "tracepoints _enter+_exit"
+    assert probes.probe("fa_map").tracepoints == ("fault_area:fa_map_enter", "fault_area:fa_map_exit")
     assert probes.probe("signal_generate").attach == "tracepoint"
     assert {p.kind for p in probes.PROBES} <= set(probes.KINDS)
 
@@ -49,7 +50,7 @@ def test_kinds_follow_where_the_function_lives():
 def test_resolve_reports_missing_with_reasons():
     syms = {"handle_mm_fault": "", "fa_map": "fault_area", "mmap_region": ""}
     got = {p.name: why for p, why in probes.resolve(syms=syms, btf={"handle_mm_fault"})}
-    assert got["handle_mm_fault"] == "" and got["fa_map"] == ""
+    assert got["handle_mm_fault"] == "" and got["fa_map"] == "module fault_area not loaded", "the host loads none"
     assert "inlined" in got["faultin_page"]
     assert "absent from /proc/kallsyms" in got["copy_vma"]
     assert "not in the kernel's BTF" in got["mmap_region"], "in kallsyms, but fentry needs BTF"
@@ -154,3 +155,13 @@ def test_uffd_ioctl_numbers_match_the_kernel_header(tmp_path):
 def test_syscall_names_cover_what_bcc_lacks():
     assert work.syscall_name(16) == "ioctl" and work.syscall_name(15) == "rt_sigreturn"
     assert work.syscall_name(435) == "clone3", "bcc 0.26 names it [unknown: 435]"
+
+
+def test_module_probes_match_the_module_tracepoints():
+    import re
+
+    header = (REPO / "kmod/fault_area_trace.h").read_text()
+    declared = set(re.findall(r"TRACE_EVENT\((\w+),", header)) | set(re.findall(r"DEFINE_EVENT\(\w+, (\w+),", header))
+    wanted = {tp.split(":")[1] for p in probes.PROBES if p.module for tp in p.tracepoints}
+    assert wanted == declared, "every module tracepoint is in the catalog, and every catalog one in the header"
+    assert all(tp.startswith("fault_area:") for p in probes.PROBES if p.module for tp in p.tracepoints)
