@@ -1,0 +1,92 @@
+"""The workload file (workloads/fawl.py): a round trip, regions from VMAs, and the errors a bad file gets."""
+import gzip
+import json
+
+import pytest
+
+from workloads import fawl
+
+PAGE = 4096
+HEAP, ANON = 0x555500000000, 0x7f0000000000
+
+
+def faults():
+    """(t_ns, tid, addr, write, vm_start, vm_end, kind): a heap that grew between two touches, and two
+    anonymous mappings that merged into one VMA, touched by two threads."""
+    return [(1_000, 500, HEAP + 2 * PAGE, 1, HEAP, HEAP + 4 * PAGE, "heap"),
+            (5_000, 500, HEAP + 6 * PAGE, 0, HEAP, HEAP + 8 * PAGE, "heap"),
+            (3_000, 501, ANON + PAGE, 1, ANON, ANON + 2 * PAGE, "anon"),
+            (7_000, 501, ANON + 3 * PAGE, 1, ANON, ANON + 4 * PAGE, "anon"),
+            (9_000, 500, ANON, 0, ANON, ANON + 4 * PAGE, "anon")]
+
+
+def workload(**kw):
+    meta = dict(name="t", command=["prog", "-x"], kernel="6.12", created="2026-12-01T00:00:00Z",
+                duration_ns=10_000, lost=0)
+    return fawl.from_faults(faults(), 500, **dict(meta, **kw))
+
+
+def test_from_faults_regions_threads_offsets():
+    wl = workload()
+    assert wl.regions == [fawl.Region("heap", HEAP, 8), fawl.Region("anon", ANON, 4)]
+    assert [(t.t_ns, t.thread, t.region, t.page, t.write) for t in wl.touches] == [
+        (500, 0, 0, 2, True), (2_500, 1, 1, 1, True), (4_500, 0, 0, 6, False), (6_500, 1, 1, 3, True),
+        (8_500, 0, 1, 0, False)]
+    assert (wl.threads, wl.pages) == (2, 12)
+    assert wl.per_thread() == [[(2, 500, True), (6, 4_000, False), (8, 4_000, False)],
+                               [(9, 2_500, True), (11, 4_000, True)]]
+    assert wl.compute_ns() == 500 + 4_000 + 4_000 + 2_500 + 4_000
+
+
+def test_round_trip(tmp_path):
+    wl = workload()
+    fawl.save(wl, tmp_path / "t.fawl")
+    assert fawl.load(tmp_path / "t.fawl") == wl
+    head = json.loads(gzip.open(tmp_path / "t.fawl", "rt").readline())
+    assert (head["format"], head["pages_touched"], head["threads"]) == ("fawl/1", 5, 2)
+
+
+def test_lost_events_refused(tmp_path):
+    with pytest.raises(fawl.WorkloadError, match="lost 3 events"):
+        fawl.save(workload(lost=3), tmp_path / "t.fawl")
+    assert not (tmp_path / "t.fawl").exists()
+
+
+def write(path, lines):
+    with gzip.open(path, "wt") as f:
+        f.write("".join(line + "\n" for line in lines))
+
+
+@pytest.mark.parametrize("touch, msg", [
+    ("[600,0,0,99,1]", "page 99 is outside region 0"),
+    ("[600,0,5,0,1]", "region 5 does not exist"),
+    ("[600,0,0]", "not a touch"),
+    ("[600,0,0,2,1]", "page 2 of region 0 is touched a second time"),
+])
+def test_bad_touch_named_by_line(tmp_path, touch, msg):
+    wl = workload()
+    fawl.save(wl, tmp_path / "ok.fawl")
+    lines = gzip.open(tmp_path / "ok.fawl", "rt").read().splitlines()
+    head = json.loads(lines[0])
+    head["pages_touched"] += 1
+    write(tmp_path / "bad.fawl", [json.dumps(head), lines[1], touch] + lines[2:])
+    with pytest.raises(fawl.WorkloadError, match=f"bad.fawl:3: {msg}"):
+        fawl.load(tmp_path / "bad.fawl")
+
+
+def test_not_a_workload(tmp_path):
+    (tmp_path / "plain.fawl").write_text("hello")
+    with pytest.raises(fawl.WorkloadError, match="cannot read the workload"):
+        fawl.load(tmp_path / "plain.fawl")
+    write(tmp_path / "other.fawl", ['{"format": "fawl/0"}'])
+    with pytest.raises(fawl.WorkloadError, match="other.fawl:1: not a fawl/1 workload"):
+        fawl.load(tmp_path / "other.fawl")
+
+
+def test_find_names_known(monkeypatch, tmp_path):
+    monkeypatch.setattr(fawl, "SHIPPED", tmp_path)
+    monkeypatch.setattr(fawl, "CACHE", tmp_path / "none")
+    fawl.save(workload(), tmp_path / "t.fawl")
+    assert fawl.find("t") == tmp_path / "t.fawl"
+    with pytest.raises(fawl.WorkloadError, match="no workload 'u'.*known: t"):
+        fawl.find("u")

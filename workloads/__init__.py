@@ -1,0 +1,1 @@
+"""Recorded workloads: what a real program first-touched, for replay by the engine (README.md)."""
