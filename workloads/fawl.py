@@ -9,6 +9,7 @@ region.  load() checks everything it reads and names the line of what is wrong.
 import bisect
 import dataclasses
 import gzip
+import hashlib
 import json
 from pathlib import Path
 
@@ -193,3 +194,8 @@ def from_faults(faults, t0_ns, **meta):
         touches.append(Touch(t_ns - t0_ns, threads.setdefault(tid, len(threads)), r,
                              (addr - regions[r].start) // PAGE, bool(write)))
     return Workload(regions=regions, touches=touches, **meta)
+
+
+def digest(path):
+    """sha256 of a workload file: a run names the recording it replayed."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
