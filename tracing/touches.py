@@ -186,7 +186,7 @@ class Recorder:
         self._state(0, pid)
         os.write(go_w, b"g")
         os.close(go_w)
-        faults, loader, status, started = [], None, None, time.monotonic()
+        faults, loader, stopped, status, started = [], None, False, None, time.monotonic()
         while status is None:
             time.sleep(0.05)
             faults += self._drain(on_touch)
@@ -194,14 +194,17 @@ class Recorder:
             status = status if done else None
             if load and loader is None and time.monotonic() - started >= load_delay:
                 loader = subprocess.Popen(load, shell=True)
-            if loader is not None and loader.poll() is not None and status is None:
+            if loader and not stopped and loader.poll() is not None and status is None:
                 os.kill(pid, signal.SIGTERM)
-                loader = False  # signalled once
+                stopped = True
             if timeout and status is None and time.monotonic() - started > timeout:
                 os.kill(pid, signal.SIGKILL)
                 os.waitpid(pid, 0)
                 raise RecordError(f"{cmd[0]} ran longer than {timeout} s; killed (raise --timeout)")
         end_ns = time.monotonic_ns()
+        if loader and loader.poll() is None:  # the program ended first: its load has nothing left to load
+            loader.kill()
+            loader.wait()
         faults += self._drain(on_touch)
         t0, execs, lost = self._state(1), self._state(2), self._state(3)
         if execs != 1:

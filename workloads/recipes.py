@@ -26,6 +26,12 @@ INSERT INTO t SELECT i, abs(random()) % 5000, hex(randomblob(48)) FROM c;
 CREATE INDEX tk ON t(k);
 SELECT k % 100, count(*), sum(length(v)) FROM t GROUP BY k % 100 ORDER BY 2 DESC LIMIT 3;
 SELECT count(*) FROM t a JOIN t b ON a.k = b.k WHERE a.id < 10000;
+SELECT count(*), sum(length(a.v)) FROM t a JOIN t b ON a.k = b.k WHERE a.id BETWEEN 10000 AND 90000;
+SELECT id FROM t ORDER BY v LIMIT 3;
+"""
+SMALL_SQL = """CREATE TABLE t(x);
+WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 20000) INSERT INTO t SELECT randomblob(100) FROM c;
+SELECT count(*) FROM t;
 """
 
 
@@ -35,12 +41,19 @@ def sqlite(work):
 
 
 PYTHON = """import json
-d = {f"key{i}": {"id": i, "name": f"n{i % 977}", "tags": [i % 7, i % 11], "score": i * 0.5} for i in range(150000)}
-doc = json.dumps(d)
-back = json.loads(doc)
-hits = sum(1 for v in back.values() if v["tags"][0] == 3 and v["score"] > 1000)
+d = {f"key{i}": {"id": i, "name": f"n{i % 977}", "tags": [i % 7, i % 11], "score": i * 0.5} for i in range(100000)}
+for _ in range(6):
+    doc = json.dumps(d)
+    back = json.loads(doc)
+hits = 0
+for p in range(12):
+    hits += sum(1 for v in back.values() if v["tags"][0] == p % 7 and v["score"] > 1000 * p)
 print(len(doc), hits)
 """
+
+
+def sqlite_small(work):
+    return ["sqlite3", ":memory:", SMALL_SQL]
 
 
 def python(work):
@@ -51,7 +64,7 @@ def xz(work):
     rng = random.Random(14)
     words = ["".join(rng.choice("etaoinshrdlucmfwypvbgkq") for _ in range(rng.randint(2, 9))) for _ in range(4000)]
     with open(work / "text", "w") as f:
-        for _ in range(30000):
+        for _ in range(150000):
             f.write(" ".join(rng.choice(words) for _ in range(12)) + "\n")
     return ["xz", "-9", "-T1", "-k", "-f", str(work / "text")]
 
@@ -88,12 +101,15 @@ def gcc(work):
 
 
 RECIPES = {
-    "sqlite3": Recipe("sqlite3: 500,000 rows inserted into an in-memory table, indexed, grouped and self-joined",
-                      sqlite),
-    "python3": Recipe("python3: a dict of 150,000 records to JSON and back, then a query", python),
-    "xz": Recipe("xz -9 (one thread) compressing 2.3 MiB of generated text", xz),
+    "sqlite3-small": Recipe("sqlite3: 20,000 rows of 100 random bytes into an in-memory table, then a count "
+                            "(the analysis fixture's workload, shipped)", sqlite_small),
+    "sqlite3": Recipe("sqlite3: 500,000 rows inserted into an in-memory table, indexed, grouped, self-joined "
+                      "twice and sorted", sqlite),
+    "python3": Recipe("python3: a dict of 100,000 records to JSON and back six times, then twelve queries",
+                      python),
+    "xz": Recipe("xz -9 (one thread) compressing 11.8 MiB of generated text", xz),
     "redis": Recipe("redis-server loaded by redis-benchmark (SET, GET, LPUSH, LRANGE_100 of 128-byte values)", redis,
-                    load="redis-benchmark -p 6399 -q -n 20000 -d 128 -r 50000 -t set,get,lpush,lrange_100",
+                    load="redis-benchmark -p 6399 -q -n 30000 -d 128 -r 50000 -t set,get,lpush,lrange_100",
                     load_delay=3.0),
     "gcc": Recipe("gcc -O2 (cc1) of a generated C file of 300 functions", gcc),
 }

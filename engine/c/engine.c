@@ -346,6 +346,8 @@ static void replay(int t)
 			(void)*(volatile char *)a;
 		prev = now_ns();
 		touch_done(p, t0, prev);
+		/* a replay's progress is its touches: a baseline places nothing while it runs */
+		__atomic_store_n(&E.last_progress_ns, prev, __ATOMIC_RELAXED);
 	}
 	__atomic_add_fetch(&E.replay_compute_ns, compute, __ATOMIC_RELAXED);
 }

@@ -28,14 +28,24 @@ def workload(**kw):
 
 def test_from_faults_regions_threads_offsets():
     wl = workload()
-    assert wl.regions == [fawl.Region("heap", HEAP, 8), fawl.Region("anon", ANON, 4)]
+    assert wl.regions == [fawl.Region("heap", HEAP + 2 * PAGE, 5), fawl.Region("anon", ANON, 4)]
     assert [(t.t_ns, t.thread, t.region, t.page, t.write) for t in wl.touches] == [
-        (500, 0, 0, 2, True), (2_500, 1, 1, 1, True), (4_500, 0, 0, 6, False), (6_500, 1, 1, 3, True),
+        (500, 0, 0, 0, True), (2_500, 1, 1, 1, True), (4_500, 0, 0, 4, False), (6_500, 1, 1, 3, True),
         (8_500, 0, 1, 0, False)]
-    assert (wl.threads, wl.pages) == (2, 12)
-    assert wl.per_thread() == [[(2, 500, True), (6, 4_000, False), (8, 4_000, False)],
-                               [(9, 2_500, True), (11, 4_000, True)]]
+    assert (wl.threads, wl.pages) == (2, 9)
+    assert wl.per_thread() == [[(0, 500, True), (4, 4_000, False), (5, 4_000, False)],
+                               [(6, 2_500, True), (8, 4_000, True)]]
     assert wl.compute_ns() == 500 + 4_000 + 4_000 + 2_500 + 4_000
+
+
+def test_long_untouched_runs_cut_a_region():
+    """A sparse table in one big mapping: pages 0, 1 and 257 stay one region (a gap of 255 pages),
+    page 1000 starts another; the 1 GiB mapping adds nothing beyond them."""
+    big = 1 << 30
+    sparse = [(i, 9, ANON + p * PAGE, 1, ANON, ANON + big, "anon") for i, p in enumerate((0, 1, 257, 1000))]
+    wl = fawl.from_faults(sparse, 0, name="s", command=["s"], kernel="k", created="c", duration_ns=9, lost=0)
+    assert wl.regions == [fawl.Region("anon", ANON, 258), fawl.Region("anon", ANON + 1000 * PAGE, 1)]
+    assert [(t.region, t.page) for t in wl.touches] == [(0, 0), (0, 1), (0, 257), (1, 0)]
 
 
 def test_round_trip(tmp_path):
@@ -61,7 +71,7 @@ def write(path, lines):
     ("[600,0,0,99,1]", "page 99 is outside region 0"),
     ("[600,0,5,0,1]", "region 5 does not exist"),
     ("[600,0,0]", "not a touch"),
-    ("[600,0,0,2,1]", "page 2 of region 0 is touched a second time"),
+    ("[600,0,0,0,1]", "page 0 of region 0 is touched a second time"),
 ])
 def test_bad_touch_named_by_line(tmp_path, touch, msg):
     wl = workload()
