@@ -64,7 +64,7 @@ def markdown(figs):
     if not figs:
         return []
     out = ["", "## Replay", "", "The replay's duration (first access to last), its slowdown against the baseline "
-           "(the same backend with every page placed before the threads start), the time each thread stalled in "
+           "(a run with every page placed before the threads start: the same backend's, else the one named), the time each thread stalled in "
            "first touches and the time all were stalled at once (QEMU's blocktime), and the faults the push in the "
            "recorded order saved against push off and against push sequential (analysis/replay.py).", ""]
     head = ["run"] + [f"{h} ({u})" for _, h, u in COLUMNS]
@@ -76,8 +76,19 @@ def markdown(figs):
     return out
 
 
+def _per_bin(times, t0):
+    """Counts per BIN_S bin of CLOCK_MONOTONIC ns times, from t0 (negative bins before it): (xs in s, counts)."""
+    bins = {}
+    for t in times:
+        b = (t - t0) // int(BIN_S * 1e9)
+        bins[b] = bins.get(b, 0) + 1
+    xs = range(min(bins), max(bins) + 1)
+    return [x * BIN_S for x in xs], [bins.get(x, 0) for x in xs]
+
+
 def timeline(runs, path):
-    """Per replayed run (one panel each): faults per 100 ms per vCPU thread, and pages pushed per 100 ms."""
+    """Per replayed run (one panel each): faults per 100 ms per vCPU thread (numbered in order of their first
+    fault) during the replay, and pages pushed per 100 ms (negative times: pushed before the threads started)."""
     runs = [r for r in _replayed(runs) if r.result["fault_t_ns"] or r.result["push_t_ns"]]
     if not runs:
         return None
@@ -85,19 +96,15 @@ def timeline(runs, path):
     series = {}
     for ax, r in zip(axes[:, 0], runs):
         res, t0 = r.result, r.result["t_start_ns"]
-        lines = {}
+        lines, vcpu = {}, {}
         for t, tid in zip(res["fault_t_ns"], res["fault_tid"]):
-            lines.setdefault(f"faults, thread {tid}", []).append(t)
+            if t <= res["t_end_ns"]:  # after it, the pages never touched are faulted in for the check
+                lines.setdefault(f"faults, thread {vcpu.setdefault(tid, len(vcpu))}", []).append(t)
         if res["push_t_ns"]:
             lines["pushed pages"] = res["push_t_ns"]
         for name, times in lines.items():
-            bins = {}
-            for t in times:
-                b = int(max(0, t - t0) / 1e9 / BIN_S)
-                bins[b] = bins.get(b, 0) + 1
-            xs = range(max(bins) + 1)
-            series[f"{r.label}: {name}"] = ([x * BIN_S for x in xs], [bins.get(x, 0) for x in xs])
-            ax.plot(*series[f"{r.label}: {name}"], label=name, linestyle="--" if name == "pushed pages" else "-")
+            series[f"{r.label}: {name}"] = _per_bin(times, t0)
+            ax.plot(*series[f"{r.label}: {name}"], ".--" if name == "pushed pages" else ".-", label=name)
         ax.set_title(r.label, fontsize=9)
         ax.set_ylabel(f"per {int(BIN_S * 1000)} ms (pages)", fontsize=8)
         ax.grid(True, alpha=0.3)

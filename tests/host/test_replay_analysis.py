@@ -65,6 +65,7 @@ def test_figures_and_timeline(res, tmp_path):
     assert plot.path.read_bytes()[:4] == b"\x89PNG"
     pushed = plot.series["uffd-copy/push-recorded: pushed pages"][1]
     assert sum(pushed) == push["pages_pushed"]
+    r = res.runs[0].result
     faults = sum(sum(ys) for name, (_, ys) in plot.series.items() if name.startswith("uffd-copy/push-off: faults"))
-    assert faults == off["faults"]
+    assert faults == sum(t <= r["t_end_ns"] for t in r["fault_t_ns"]) == off["faults"] - off["never_touched"]
     assert "| uffd-copy/push-recorded |" in "\n".join(replay.markdown(figs))
