@@ -42,3 +42,22 @@ def test_the_workload_scenarios_check():
         sc = schema.load(f)
         assert [r["label"] for r in schema.runs(sc)][-1] == "kmod/baseline"
         assert sc["workload"]["replay"] in sc["name"]
+
+
+def test_record_without_recipe_or_program_is_refused_before_booting():
+    from scenarios.__main__ import record
+
+    with pytest.raises(schema.ScenarioError, match="no recipe 'ls'.*give the program after --"):
+        record("ls", [], False, None)
+
+
+def test_run_records_only_what_is_missing(monkeypatch, tmp_path):
+    from scenarios import __main__ as cli
+    from workloads import fawl
+
+    monkeypatch.setattr(fawl, "CACHE", tmp_path)
+    (tmp_path / "xz.fawl").write_bytes(b"")
+    loaded = [(f, schema.load(f)) for f in cli.suite_files("workloads")]
+    assert cli.unrecorded(loaded) == ["gcc", "python3", "redis", "sqlite3"]
+    step = cli.record_step("gcc")
+    assert step.cmd == f"python -m workloads.record gcc {tmp_path}/gcc.fawl" and step.timeout > 300
