@@ -100,3 +100,15 @@ def test_find_names_known(monkeypatch, tmp_path):
     assert fawl.find("t") == tmp_path / "t.fawl"
     with pytest.raises(fawl.WorkloadError, match="no workload 'u'.*known: t"):
         fawl.find("u")
+
+
+def test_touches_cli_ebpf_and_summary(capsys):
+    from tracing import touches
+
+    assert touches.main(["--ebpf", "--", "true"]) == 0
+    out = capsys.readouterr().out
+    assert "-DRING_PAGES=4096" in out and "kfunc__handle_mm_fault" in out and "sched_process_exec" in out
+    table = touches.summary(workload()).splitlines()
+    assert table[0].split() == ["THREAD", "TOUCHES", "WRITES", "FIRST(ms)", "COMPUTE(ms)"]
+    assert table[1].split() == ["0", "3", "1", "0.0", "0.0"] and table[2].split()[:3] == ["1", "2", "2"]
+    assert table[-1] == "5 first touches by 2 threads in 0.00 s, lost events: 0"
