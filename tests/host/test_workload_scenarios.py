@@ -55,6 +55,7 @@ def test_run_records_only_what_is_missing(monkeypatch, tmp_path):
     from scenarios import __main__ as cli
     from workloads import fawl
 
+    monkeypatch.setattr(fawl, "SHIPPED", tmp_path / "shipped")
     monkeypatch.setattr(fawl, "CACHE", tmp_path)
     (tmp_path / "xz.fawl").write_bytes(b"")
     loaded = [(f, schema.load(f)) for f in cli.suite_files("workloads")]
