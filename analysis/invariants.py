@@ -34,6 +34,7 @@ DATA = {
     "kernel_steps": "the workload's kernel accesses (workload.kernel_steps)",
     "kill": "a source killed mid-run (source.kill_after_pages)",
     "link": "a link delay (source.delay_us)",
+    "replay": "a replayed workload (workload.replay) and its recording",
 } | {f"after:{k}": f"the after-migration step workload.after: {k}" for k in AFTER_KINDS}
 
 
@@ -118,6 +119,8 @@ def _inapplicable(inv, run):
             return "needs source.kill_after_pages"
         if need == "link" and not run.config["source"]["delay_us"]:
             return "needs a link delay (source.delay_us)"
+        if need == "replay" and not run.config["workload"].get("replay"):
+            return "needs a replayed workload (workload.replay)"
     return ""
 
 
@@ -402,3 +405,39 @@ def shared_refused(run, params):
     move, copy = errno.errorcode.get(a["move_errno"], "0"), errno.errorcode.get(a["copy_errno"], "0")
     ok = a["move_errno"] == errno.EBUSY and not a["copy_errno"] and a["copy_right"]
     return _verdict(ok, f"move: {move}, copy: {copy}{'' if a['copy_right'] else ' (wrong content)'}", {})
+
+
+def replay_orders(result):
+    """A replay's accesses per vCPU thread, as area pages in order (the engine logs every one)."""
+    out = {}
+    for addr, tid in zip(result["touch_addr"], result["touch_tid"]):
+        out.setdefault(tid, []).append((addr - result["area_start"]) // PAGE)
+    return list(out.values())
+
+
+@invariant("replay_faithful", "each vCPU thread made its recorded first touches in the recorded order (the "
+           "engine's log of every access), and the replay's compute time is within tolerance of the recording's",
+           data=("replay",), params={"tolerance": (0.1, "fraction", "of the recording's compute time")})
+def replay_faithful(run, params):
+    from workloads import fawl
+
+    r, want = run.result, run.result["replay"]
+    try:
+        path = fawl.find(want["name"])
+        wl = fawl.load(path) if fawl.digest(path) == want["sha256"] else None
+    except fawl.WorkloadError as e:
+        return "undecided", f"the recording is not here to compare with: {e}", {}
+    if wl is None:
+        return "undecided", f"{path} changed since the run (sha256 differs): it was recorded again", {}
+    got, compute = replay_orders(r), r["replay_compute_ns"]
+    metrics = {"compute_recorded": [round(want["compute_ns"] / 1e9, 3), "s"],
+               "compute_replayed": [round(compute / 1e9, 3), "s"], "touches": [sum(map(len, got)), "pages"]}
+    recorded = {seq[0][0]: [p for p, _, _ in seq] for seq in wl.per_thread() if seq}
+    bad = [seq[:1] for seq in got if recorded.get(seq[0]) != seq]
+    if len(got) != len(recorded) or bad:
+        return "fail", (f"{len(got)} threads replayed {len(recorded)} recorded; "
+                        f"{len(bad)} of them out of their recorded order"), metrics
+    off = abs(compute - want["compute_ns"]) / want["compute_ns"] if want["compute_ns"] else 0.0
+    metrics["compute_off"] = [round(off, 4), "fraction"]
+    return _verdict(off <= params["tolerance"], f"{len(got)} threads in their recorded order; compute "
+                    f"{compute / 1e9:.3f} s against {want['compute_ns'] / 1e9:.3f} s recorded ({off:.1%} off)", metrics)

@@ -9,7 +9,7 @@ for scenario or suite directories and summary_table() prints the verdicts;
 import dataclasses
 import json
 
-from analysis import figures, invariants, load, phases, plots, qemu, work
+from analysis import figures, invariants, load, phases, plots, qemu, replay, work
 from lab.provenance import RESULTS_SCHEMA
 
 MARK = {"pass": "pass", "fail": "FAIL", "skip": "skip", "undecided": "undecided"}
@@ -31,7 +31,7 @@ def analyze(res):
     figs = {r.label: figures.of_run(r) for r in res.runs}
     (res.path / "plots").mkdir(exist_ok=True)
     made = {}
-    for name, fn in plots.PLOTS.items():
+    for name, fn in (plots.PLOTS | {"replay-timeline": replay.timeline}).items():
         out = fn(res.runs, res.path / "plots" / f"{name}.png")
         if out:
             made[name] = out.path.relative_to(res.path)
@@ -41,7 +41,7 @@ def analyze(res):
                "outcomes": {o: sum(v.status == o for v in verdicts) for o in invariants.OUTCOMES},
                "invariants": [dataclasses.asdict(v) | {"as_expected": v.as_expected} for v in verdicts],
                "work_per_fault": {r.label: work.of_run(r) for r in res.runs},
-               "figures": figs, **fault_figures(res.runs),
+               "figures": figs, **fault_figures(res.runs), "replay": replay.of_runs(res.runs),
                "runs": [{"label": r.label, "ok": r.result["ok"], "error": r.result["error"],
                          "provenance": r.provenance} for r in res.runs],
                "plots": [str(p) for p in made.values()]}
@@ -120,6 +120,7 @@ def markdown(res, verdicts, figs, made, summary):
     out += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for label, f in figs.items():
         out.append("| " + " | ".join([label] + [_cell(f[k]) for k, _, _ in figures.COLUMNS]) + " |")
+    out += replay.markdown(summary["replay"])
     out += fault_tables(summary)
     failed = [r for r in res.runs if not r.result["ok"]]
     if failed:

@@ -12,6 +12,7 @@ engine/c/engine_api.h (through cffi): their numbers are written in C alone.
 """
 import dataclasses
 
+import workloads
 from engine._engine import ffi, lib
 
 # A constant's name gives the user's name (FA_B_UFFD_SIGBUS_MOVE: uffd-sigbus-move), except
@@ -35,9 +36,12 @@ AFTER_VALS = {a: constants(f"FA_AV_{a.upper()}_", "_") for a in AFTER if a != "n
 KMOD_BACKENDS = tuple(b for b in BACKENDS if b.startswith("kmod"))
 AREA_KINDS = ("anon", "dev-zero")
 SOURCE_KINDS = ("unix", "tcp", "local")
+PUSH_ORDERS = ("sequential", "recorded")
 TCP_ONLY = ("delay_us", "rate_mbit")
 SECTIONS = ("area", "workload", "source")  # the scenario YAML sections that hold run options
-RUNNER_FIELDS = ("source_addr", "progress_fd")  # struct fa_cfg fields engine.run fills itself
+# struct fa_cfg fields engine.run fills itself: the source, progress, and a replay's touches (engine.run.replay_fields)
+RUNNER_FIELDS = ("source_addr", "progress_fd", "replay_touches", "replay_page", "replay_gap_ns", "replay_write",
+                 "replay_first", "push_order")
 
 
 class ConfigError(ValueError):
@@ -114,6 +118,11 @@ class RunConfig:
                                c=("nksteps", "ksteps", "kstep_pages"), to_c=_steps_to_c)
     after: str = _opt("none", "what to do once every page is placed (kmod backends)", "workload",
                       choices=tuple(AFTER), c=("after",), to_c=lambda v: (AFTER[v],))
+    replay: str = _opt("", "a recorded workload (workloads/README.md) whose threads, first-touch order and compute "
+                       "gaps the vCPU threads follow, instead of the pattern; its regions make the area, so "
+                       "area.pages and workload.threads come from it", "workload")
+    prefill: bool = _opt(False, "place every page before the vCPUs start: the no-fault baseline of a replay",
+                         "workload", c=("prefill",))
     timeout_s: float = _opt(60.0, "fail the run when no page is placed for this long", "workload", low=1,
                             c=("timeout_ms",), to_c=lambda v: (int(v * 1000),))
     max_map_count: int = _opt(0, "vm.max_map_count for the run, restored after (0: leave it; the session "
@@ -125,6 +134,9 @@ class RunConfig:
     delay_us: int = _opt(0, "tcp: netem one-way delay, us", "source", low=0)
     rate_mbit: int = _opt(0, "tcp: netem rate, Mbit/s (0: unlimited)", "source", low=0)
     push: bool = _opt(False, "a background stream pushes every page in order", "source", c=("push",))
+    push_order: str = _opt("sequential", "the push stream's order: sequential (page 0 up), or recorded (a replay's "
+                           "pages in their recorded first-touch order, then the others)", "source",
+                           choices=PUSH_ORDERS)
     kill_after_pages: int = _opt(0, "SIGKILL the source once this many pages are placed (0: never; the "
                                  "session does it)", "source", low=0, session=True)
     record_pfn: bool = _opt(False, "read the pfn of every placed page before and after (pagemap); the "
@@ -205,6 +217,17 @@ def validate(config):
                 raise ConfigError(name, f"{getattr(config, name)!r} needs a source process (source kind unix or "
                                   f"tcp{', and tcp for the link model' if name in TCP_ONLY else ''}); the local "
                                   f"source has none: leave {name} at 0 or change the kind")
+    if config.replay:
+        try:
+            workloads.check_name(config.replay)
+        except workloads.WorkloadError as e:
+            raise ConfigError("replay", str(e)) from None
+        if config.pattern != "sequential" or config.kernel_steps:
+            raise ConfigError("replay", f"{config.replay!r} gives the order of the touches: leave out pattern "
+                              "and kernel_steps")
+    if config.push_order == "recorded" and not (config.replay and config.push):
+        raise ConfigError("push_order", "recorded needs a replay (workload.replay) and the push stream on "
+                          "(source.push: true)")
     if config.after != "none" and config.backend not in KMOD_BACKENDS:
         raise ConfigError("after", f"{config.after!r} needs a kmod backend ({', '.join(KMOD_BACKENDS)}), "
                           f"not {config.backend}")

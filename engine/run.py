@@ -13,6 +13,7 @@ import threading
 from engine._engine import ffi, lib
 from engine.config import AFTER_VALS, KERNEL_STEPS, RunConfig, validate
 from engine.source import Source
+from workloads import fawl
 
 UNSUPPORTED = "unsupported on this kernel"
 
@@ -51,6 +52,7 @@ class RunResult:
     touch_addr: list  # per first touch (same order): the page address
     touch_tid: list  # the vCPU thread
     touch_t_ns: list  # CLOCK_MONOTONIC just before the access (it completed e2e_ns later)
+    push_t_ns: list  # per pushed page, CLOCK_MONOTONIC once placed
     wall_s: float  # first access to last access
     pages_per_s: float
     pages_placed: int
@@ -76,6 +78,8 @@ class RunResult:
     area_huge_kb: int  # its smaps AnonHugePages after the run, -1 if not read
     pfn_checked: int  # record_pfn: places whose pfn was read before and after
     pfn_kept: int  # of them, places that kept the filled page's pfn (moves)
+    replay_compute_ns: int  # a replay: the time its threads spent between accesses, in all
+    replay: dict  # a replay: the workload's name, sha256, touches, threads and recorded compute_ns; else {}
     after: dict  # the after-migration action's figures, by name (engine.config.AFTER_VALS)
     kernel_steps: list
 
@@ -91,7 +95,7 @@ class RunResult:
 
 
 PER_FAULT = ("resolve_ns", "fault_addr", "fault_tid", "fault_t_ns", "fetch_ns", "fault_won", "e2e_ns", "touch_addr",
-             "touch_tid", "touch_t_ns")
+             "touch_tid", "touch_t_ns", "push_t_ns")
 
 
 def p99(values):
@@ -129,10 +133,21 @@ def run(*args, progress=None, on_source=None, progress_fd=-1, **options):
     config = args[0] if len(args) == 1 and isinstance(args[0], RunConfig) and not options else \
         RunConfig(*args, **options)
     validate(config)
+    wl, replayed = None, {}
+    if config.replay:
+        path = fawl.find(config.replay)
+        wl = fawl.load(path)
+        replayed = {"name": wl.name, "sha256": fawl.digest(path), "touches": len(wl.touches), "threads": wl.threads,
+                    "compute_ns": wl.compute_ns(), "duration_ns": wl.duration_ns}
+        config = validate(dataclasses.replace(config, pages=wl.pages, threads=wl.threads))
     with Source(config.pages, config.seed, config.transport, config.delay_us, config.rate_mbit) as src:
         if on_source:
             on_source(src)
         fields, keep = config.to_c()
+        if wl:
+            replay = replay_fields(wl, config.push_order == "recorded")
+            keep += list(replay.values())
+            fields.update(replay)
         keep.append(ffi.new("char[]", src.addr.encode()))
         cfg = ffi.new("struct fa_cfg *", dict(fields, source_addr=keep[-1], progress_fd=progress_fd))
         reader = None
@@ -149,9 +164,34 @@ def run(*args, progress=None, on_source=None, progress_fd=-1, **options):
             reader.join(5)
             os.close(rfd)
     try:
-        return _result(res, config)
+        return dataclasses.replace(_result(res, config), replay=replayed)
     finally:
         lib.fa_engine_free(res)
+
+
+def replay_fields(wl, recorded_push):
+    """The struct fa_cfg fields of a replay of workload wl: its touches grouped by thread, and the
+    recorded push order (first touches first, then the pages never touched) when asked."""
+    per = wl.per_thread()
+    flat = [touch for seq in per for touch in seq]
+    first = [0]
+    for seq in per:
+        first.append(first[-1] + len(seq))
+    out = {"replay_touches": len(flat), "replay_page": ffi.new("long[]", [p for p, _, _ in flat]),
+           "replay_gap_ns": ffi.new("unsigned long long[]", [g for _, g, _ in flat]),
+           "replay_write": ffi.new("unsigned char[]", [int(w) for _, _, w in flat]),
+           "replay_first": ffi.new("long[]", first)}
+    if recorded_push:
+        out["push_order"] = ffi.new("long[]", push_order(wl))
+    return out
+
+
+def push_order(wl):
+    """Every page of wl's area once: in first-touch order (all threads, by time), then the others."""
+    bases = wl.bases()
+    touched = [bases[t.region] + t.page for t in wl.touches]
+    seen = set(touched)
+    return touched + [p for p in range(wl.pages) if p not in seen]
 
 
 KIND_NAME = {v: k for k, v in KERNEL_STEPS.items()}
@@ -177,6 +217,7 @@ def _result(res, config):
         fetch_ns=[f.fetch_ns for f in faults], fault_won=[f.won for f in faults],
         e2e_ns=[t.t1_ns - t.t0_ns for t in touches], touch_addr=[t.addr for t in touches],
         touch_tid=[t.tid for t in touches], touch_t_ns=[t.t0_ns for t in touches],
+        push_t_ns=list(res.push_t_ns[0:res.npushes]),
         wall_s=wall, pages_per_s=res.pages_placed / wall if wall > 0 else 0.0,
         pages_placed=res.pages_placed, pages_pushed=res.pages_pushed, eexist=res.eexist,
         user_copy_bytes=res.user_copy_bytes,
@@ -189,6 +230,6 @@ def _result(res, config):
         maps_same=res.maps_hash_before == res.maps_hash_after, maps_lines_before=res.maps_lines_before,
         maps_lines_after=res.maps_lines_after, area_map=ffi.string(res.area_map).decode(errors="replace"),
         area_thp_eligible=res.area_thp_eligible, area_huge_kb=res.area_huge_kb, pfn_checked=res.pfn_checked,
-        pfn_kept=res.pfn_kept,
+        pfn_kept=res.pfn_kept, replay_compute_ns=res.replay_compute_ns, replay={},
         after={name: res.after_vals[slot] for name, slot in AFTER_VALS.get(config.after, {}).items()},
         kernel_steps=steps)

@@ -1,12 +1,16 @@
 """python -m scenarios: check scenarios, or run them in one guest boot and report."""
 import argparse
+import shlex
+import shutil
 import sys
 import time
 from pathlib import Path
 
+import workloads
 from analysis import report
 from lab import guest
 from scenarios import doc, schema
+from workloads import fawl
 
 HERE = Path(__file__).resolve().parent
 COMPILE_S = 120  # the tracer's one compile, with room to spare under TCG
@@ -17,13 +21,17 @@ EXAMPLES = """examples:
   python -m scenarios run --suite default --results results/mine
   python -m scenarios check scenarios/*.yaml      # schema check only, no guest
   python -m scenarios list                        # the scenarios and suites here
+  python -m scenarios record xz                   # record the recipe xz into results/workloads/xz.fawl
+  python -m scenarios record --ship ls -- ls -lR /usr/share  # record a program into workloads/ls.fawl
 """
+SHIP_MAX = 2 << 20  # a workload file committed to workloads/ stays below 2 MiB
+RECORD_SLACK_S = 120  # the recorder's BPF compile and the recipe's setup, under TCG
 
 
 def suite_files(name):
     path = HERE / f"{name}.suite"
     if not path.exists():
-        known = ", ".join(p.stem for p in HERE.glob("*.suite"))
+        known = ", ".join(sorted(p.stem for p in HERE.glob("*.suite")))
         raise schema.ScenarioError(f"{path}: no such suite; known suites: {known}")
     files = []
     for n, line in enumerate(path.read_text().splitlines(), 1):
@@ -36,9 +44,55 @@ def suite_files(name):
     return files
 
 
+def record_step(name, cmd=()):
+    """The guest step that records workload name (its recipe, or cmd) into results/workloads/."""
+    timeout = (workloads.RECIPES[name].timeout if name in workloads.RECIPES else 600) + RECORD_SLACK_S
+    tail = f" -- {shlex.join(cmd)}" if cmd else ""
+    return guest.Step(f"record-{name}", f"python -m workloads.record {name} {fawl.CACHE / name}.fawl{tail}",
+                      timeout=timeout)
+
+
+def unrecorded(loaded):
+    """The workloads the scenarios replay that are not recorded yet (their recipes are)."""
+    names = {r["workload"]["replay"] for _, sc in loaded for r in schema.runs(sc)} - {""}
+    out = []
+    for name in sorted(names):
+        try:
+            fawl.find(name)
+        except fawl.WorkloadError:
+            out.append(name)
+    return out
+
+
+def record(name, cmd, ship, results):
+    """Boot, record one workload into results/workloads/ (and workloads/ with ship); an exit status."""
+    if not cmd and name not in workloads.RECIPES:
+        raise schema.ScenarioError(f"no recipe {name!r} (known: {', '.join(workloads.RECIPES)}); "
+                                   "give the program after --")
+    results = Path(results or Path("results") / (time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + f"-record-{name}"))
+    res = guest.run([record_step(name, cmd)], results, rw=[fawl.CACHE])
+    out = fawl.CACHE / f"{name}.fawl"
+    if not res.ok or not out.exists():
+        print(f"record: {name} failed: {res.reason or f'exit status {res.rc}'} (console: {results / 'console.log'})",
+              file=sys.stderr)
+        return 1
+    size = out.stat().st_size
+    print(f"record: {out} ({size} bytes)")
+    if ship:
+        if size >= SHIP_MAX:
+            print(f"record: {name}: {size} bytes is too large to ship (< {SHIP_MAX} bytes): keep the recipe, "
+                  "make run records it", file=sys.stderr)
+            return 1
+        shutil.copy(out, fawl.SHIPPED / out.name)
+        print(f"record: shipped as {fawl.SHIPPED / out.name}")
+    return 0
+
+
 def run(files, label, results, echo=True):
-    """Boot once per distinct guest (memory, cpus), run the scenarios, analyse; returns an exit status."""
+    """Boot once per distinct guest (memory, cpus), record the workloads they replay that are not recorded
+    yet (in the first boot), run the scenarios, analyse; returns an exit status."""
     loaded = [(Path(f).resolve(), schema.load(f)) for f in files]
+    records = [record_step(name) for name in unrecorded(loaded)]
     names = [sc["name"] for _, sc in loaded]
     if len(set(names)) != len(names):
         raise schema.ScenarioError(f"two scenarios share a name: {names}")
@@ -52,8 +106,9 @@ def run(files, label, results, echo=True):
         flat = ["--flat"] if len(loaded) == 1 else []
         cmd = "python -m scenarios.session " + " ".join(flat + [str(results.resolve())] + [str(f) for f, _ in members])
         boot_dir = results / ("guest" if len(groups) == 1 else f"guest-{i + 1}")
-        res = guest.run([guest.Step("scenarios", cmd, timeout=timeout)], boot_dir, memory=memory, cpus=cpus,
-                        echo=echo, rw=[results.resolve()])
+        steps = (records if i == 0 else []) + [guest.Step("scenarios", cmd, timeout=timeout)]
+        res = guest.run(steps, boot_dir, memory=memory, cpus=cpus, echo=echo,
+                        rw=[results.resolve()] + ([fawl.CACHE] if records else []))
         if not res.ok:
             print(f"scenarios: the guest run failed: {res.reason or f'exit status {res.rc}'} "
                   f"(console: {boot_dir / 'console.log'})", file=sys.stderr)
@@ -86,6 +141,11 @@ def main(argv=None):
     c.add_argument("files", nargs="+")
     sub.add_parser("list", help="list scenarios and suites")
     sub.add_parser("doc", help="print the key reference of scenarios/README.md")
+    w = sub.add_parser("record", help="record a workload in the guest (workloads/README.md)")
+    w.add_argument("name", help="the workload's name: a recipe's, or a new one with a program after --")
+    w.add_argument("--ship", action="store_true", help="copy it into workloads/ as well (it must be < 2 MiB)")
+    w.add_argument("--results", type=Path, help="the boot's results directory")
+    w.add_argument("program", nargs=argparse.REMAINDER, help="-- the program and its arguments (default: the recipe)")
     args = ap.parse_args(argv)
     try:
         if args.cmd == "check":
@@ -103,6 +163,9 @@ def main(argv=None):
         if args.cmd == "doc":
             print(doc.reference(), end="")
             return 0
+        if args.cmd == "record":
+            return record(args.name, args.program[1:] if args.program[:1] == ["--"] else args.program, args.ship,
+                          args.results)
         files = args.files or suite_files(args.suite)
         label = schema.load(files[0])["name"] if len(files) == 1 else args.suite
         return run(files, label, args.results)

@@ -76,6 +76,8 @@ INVARIANT = (
 )
 VARIANT = (
     _k("label", "str", REQUIRED, "name of the variant in tables and plots"),
+    _k("backends", "list", [], "the backends it runs with (empty: every backend of the scenario)",
+       choices=tuple(config.BACKENDS)),
     _k("area", "overrides", {}, "keys of area that differ", keys=AREA),
     _k("workload", "overrides", {}, "keys of workload that differ", keys=WORKLOAD),
     _k("source", "overrides", {}, "keys of source that differ", keys=SOURCE),
@@ -209,7 +211,7 @@ class _Checker:
 def _validate_runs(sc, checker):
     """engine.config.validate on every run: each variant merged into the base, for each backend."""
     for i, variant in enumerate(sc["variants"] or [None]):
-        for backend in sc["backend"]:
+        for backend in _backends(sc, variant):
             parts = {p: dict(sc[p], **(variant[p] if variant else {})) for p in config.SECTIONS}
             try:
                 config.validate(config.RunConfig.from_sections(backend, parts))
@@ -243,6 +245,10 @@ def loads(text, path="<string>"):
     rb = sc["tracing"]["ringbuf_pages"]
     if rb & (rb - 1):
         raise ScenarioError(f"{path}:{lines.get('tracing', 1)}: tracing.ringbuf_pages: {rb} is not a power of two")
+    for i, v in enumerate(sc["variants"]):
+        if v.get("backends") and not _backends(sc, v):
+            raise ScenarioError(f"{path}:{checker.lines.get(f'variants[{i}].backends', 1)}: variants[{i}].backends: "
+                                f"{v['backends']} are not among the scenario's backends {sc['backend']}")
     labels = [v["label"] for v in sc["variants"]]
     if len(set(labels)) != len(labels):
         raise ScenarioError(f"{path}:{lines.get('variants', 1)}: variants: labels must differ: {labels}")
@@ -258,12 +264,18 @@ def load(path):
     return loads(text, str(path))
 
 
+def _backends(sc, variant):
+    """The backends a variant runs with: its own (those of the scenario among them), else the scenario's."""
+    chosen = (variant or {}).get("backends")
+    return [b for b in sc["backend"] if b in chosen] if chosen else sc["backend"]
+
+
 def runs(sc):
-    """The runs of a scenario, in order: every variant (or the base) for every backend, repeated."""
+    """The runs of a scenario, in order: every variant (or the base) for each of its backends, repeated."""
     variants = sc["variants"] or [{"label": "", "area": {}, "workload": {}, "source": {}}]
     out = []
     for variant in variants:
-        for backend in sc["backend"]:
+        for backend in _backends(sc, variant):
             for rep in range(sc["repeats"]):
                 cfg = {part: dict(sc[part], **variant.get(part, {})) for part in ("area", "workload", "source")}
                 label = "/".join(x for x in (backend, variant["label"]) if x)

@@ -24,6 +24,7 @@ from lab import module, provenance
 from scenarios import schema
 from scenarios.plan import tracing_plan
 from tracing.tracer import Tracer
+from workloads import fawl
 
 SAMPLE_S = 0.5  # VMA samples at most this often
 PRINT_S = 2.0  # progress lines
@@ -123,10 +124,15 @@ def one_run(tracer, sc, plan, run, index, odirect_path, out):
         max_map_count(saved)
 
 
+def area_pages(run):
+    """The run's area: area.pages, or the replayed workload's regions."""
+    return fawl.load(fawl.find(run["workload"]["replay"])).pages if run["workload"]["replay"] else run["area"]["pages"]
+
+
 def follow(worker, run, limit):
     """Read progress until the worker ends: draw the bar, sample its VMAs, kill
     the source when asked.  Returns (VMA samples, seconds, end time, kill time or None)."""
-    pages, kill_at = run["area"]["pages"], run["source"]["kill_after_pages"]
+    pages, kill_at = area_pages(run), run["source"]["kill_after_pages"]
     t0, last, printed, placed = time.monotonic(), 0.0, 0.0, 0
     series, killed_at = [], None
     while True:
@@ -173,7 +179,7 @@ def traced_run(tracer, sc, plan, run, index, odirect_path, out):
     if result is None:
         raise RuntimeError(f"run {run['label']}: the worker ended (status {worker.proc.returncode}) without "
                            "a result")
-    say(bar(result["pages_placed"], run["area"]["pages"], secs))
+    say(bar(result["pages_placed"], result["pages"], secs))
     # the last point comes from the engine itself: a short run ends between samples
     series.append([round(secs, 3), result["pages_placed"], result["maps_lines_after"]])
     # The worker forks its source after its "go", so the tracer follows the source too; it is

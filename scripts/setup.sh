@@ -33,6 +33,8 @@ pkgs=(
 	python3-venv python3-dev build-essential libffi-dev
 	# a 32-bit build of the self-tests (signal layout of compat tasks)
 	gcc-multilib
+	# the programs of the recorded workloads (workloads/recipes.py; gcc comes with build-essential)
+	sqlite3 redis-server redis-tools xz-utils
 )
 # linux-libc-dev of the same release: the selftests need UFFDIO_MOVE (6.8+)
 kernel_pkgs=(linux-image-amd64 linux-headers-amd64 linux-libc-dev)

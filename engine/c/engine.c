@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
+#include <time.h>
 
 #include "engine_api.h"
 #include "engine_int.h"
@@ -295,10 +296,66 @@ static long *thread_sequence(int t, long *n)
 /* ready_line: every vCPU is set up (pages mapped); start_line: go */
 static pthread_barrier_t ready_line, start_line;
 
+static void touch_done(long p, unsigned long long t0, unsigned long long t1)
+{
+	long k = __atomic_fetch_add(&E.ntouches, 1, __ATOMIC_RELAXED);
+
+	if (k < E.touches_cap)
+		E.res->touches[k] = (struct fa_touch){ (uintptr_t)(E.area + p * PAGE), T.tid, t0, t1 };
+}
+
+/* Wait until deadline (CLOCK_MONOTONIC ns): spin a short gap, sleep most of a long one (FA_REPLAY_*). */
+static void wait_until(unsigned long long deadline)
+{
+	unsigned long long now = now_ns();
+
+	if (deadline > now + FA_REPLAY_SLEEP_NS) {
+		unsigned long long wake = deadline - FA_REPLAY_WAKE_NS;
+		struct timespec ts = { wake / 1000000000ULL, wake % 1000000000ULL };
+
+		while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+			;
+	}
+	while (now_ns() < deadline)
+		;
+}
+
+/*
+ * Thread t's part of a recorded workload: each touch after its compute gap,
+ * counted from the end of the thread's previous access, so that a stall
+ * delays what follows and compute keeps its recorded length.  Every access
+ * is logged: each is a first touch in the recording.
+ */
+static void replay(int t)
+{
+	const struct fa_cfg *c = E.cfg;
+	unsigned long long prev = now_ns(), compute = 0;
+	long i;
+
+	for (i = c->replay_first[t]; i < c->replay_first[t + 1] && !__atomic_load_n(&E.abort, __ATOMIC_RELAXED); i++) {
+		long p = c->replay_page[i];
+		char *a = E.area + p * PAGE + (p % 64) * 8;
+		unsigned long long t0;
+
+		wait_until(prev + c->replay_gap_ns[i]);
+		t0 = now_ns();
+		compute += t0 - prev;
+		if (c->replay_write[i])
+			__atomic_fetch_add(a, 0, __ATOMIC_RELAXED);	/* a write that keeps the content */
+		else
+			(void)*(volatile char *)a;
+		prev = now_ns();
+		touch_done(p, t0, prev);
+		/* a replay's progress is its touches: a baseline places nothing while it runs */
+		__atomic_store_n(&E.last_progress_ns, prev, __ATOMIC_RELAXED);
+	}
+	__atomic_add_fetch(&E.replay_compute_ns, compute, __ATOMIC_RELAXED);
+}
+
 static void *vcpu(void *arg)
 {
 	int t = (int)(intptr_t)arg;
-	long n = 0, i, *seq = thread_sequence(t, &n);
+	long n = 0, i, *seq = E.cfg->replay_touches ? NULL : thread_sequence(t, &n);
 
 	if (fa_thread_init())
 		n = 0;
@@ -307,19 +364,16 @@ static void *vcpu(void *arg)
 	if (sigsetjmp(T.jb, 1))
 		goto out;	/* a handler gave up: the run has failed */
 	T.jb_set = 1;
+	if (E.cfg->replay_touches && T.tmp)
+		replay(t);
 	for (i = 0; i < n && !__atomic_load_n(&E.abort, __ATOMIC_RELAXED); i++) {
 		long p = seq[i];
 		int first = !__atomic_load_n(&E.placed[p], __ATOMIC_RELAXED);
 		unsigned long long t0 = now_ns();
 
 		(void)*(volatile char *)(E.area + p * PAGE + (p % 64) * 8);
-		if (first) {
-			unsigned long long t1 = now_ns();
-			long k = __atomic_fetch_add(&E.ntouches, 1, __ATOMIC_RELAXED);
-
-			if (k < E.touches_cap)
-				E.res->touches[k] = (struct fa_touch){ (uintptr_t)(E.area + p * PAGE), T.tid, t0, t1 };
-		}
+		if (first)
+			touch_done(p, t0, now_ns());
 	}
 out:
 	T.jb_set = 0;
@@ -334,22 +388,45 @@ out:
 static int push_next(long n, uint64_t *idx)
 {
 	if (E.image) {
-		*idx = n;
-		return __atomic_load_n(&E.placed[n], __ATOMIC_RELAXED) ? 0 : fa_fetch(n);
+		*idx = E.cfg->push_order ? E.cfg->push_order[n] : n;
+		return __atomic_load_n(&E.placed[*idx], __ATOMIC_RELAXED) ? 0 : fa_fetch(*idx);
 	}
 	return fa_read_all(T.sock, idx, 8) || fa_read_all(T.sock, T.tmp, PAGE) || *idx >= (uint64_t)E.pages;
 }
 
+/* Ask the source for its push stream: in page order, or in cfg->push_order (sent after the request). */
+static int push_request(void)
+{
+	uint64_t req = E.cfg->push_order ? FA_PUSH_ORDER_REQ : FA_PUSH_REQ, *order;
+	long n;
+	int err;
+
+	if (E.image)
+		return 0;
+	if (!E.cfg->push_order)
+		return fa_write_all(T.sock, &req, 8);
+	order = malloc((E.pages + 1) * 8);
+	if (!order)
+		return -1;
+	order[0] = req;
+	for (n = 0; n < E.pages; n++)
+		order[n + 1] = E.cfg->push_order[n];
+	err = fa_write_all(T.sock, order, (E.pages + 1) * 8);
+	free(order);
+	return err;
+}
+
 static void *push_thread(void *arg)
 {
-	uint64_t req = FA_PUSH_REQ, idx;
+	uint64_t idx;
+	unsigned long long t;
 	long n;
 
 	(void)arg;
 	if (fa_thread_init())
 		return NULL;
 	__atomic_add_fetch(&E.helpers_ready, 1, __ATOMIC_RELEASE);
-	if (!E.image && fa_write_all(T.sock, &req, 8))
+	if (push_request())
 		goto out;
 	for (n = 0; n < E.pages && !__atomic_load_n(&E.abort, __ATOMIC_RELAXED); n++) {
 		int err;
@@ -365,11 +442,12 @@ static void *push_thread(void *arg)
 			fa_fail("push: placing page %llu failed: %s", (unsigned long long)idx, strerror(err));
 			break;
 		}
+		t = now_ns();
 		if (!__atomic_exchange_n(&E.placed[idx], 1, __ATOMIC_RELAXED)) {
 			__atomic_add_fetch(&E.pages_placed, 1, __ATOMIC_RELAXED);
-			__atomic_add_fetch(&E.pages_pushed, 1, __ATOMIC_RELAXED);
+			E.res->push_t_ns[__atomic_fetch_add(&E.pages_pushed, 1, __ATOMIC_RELAXED)] = t;
 		}
-		__atomic_store_n(&E.last_progress_ns, now_ns(), __ATOMIC_RELAXED);
+		__atomic_store_n(&E.last_progress_ns, t, __ATOMIC_RELAXED);
 	}
 out:
 	fa_thread_fini();
@@ -478,6 +556,29 @@ static long area_rss_kb(void)
 	return n * (PAGE / 1024);
 }
 
+/* The no-fault baseline: every page fetched and placed before the fault phase. */
+static void prefill(void)
+{
+	long p;
+
+	if (fa_thread_init())
+		return;
+	for (p = 0; p < E.pages && !__atomic_load_n(&E.abort, __ATOMIC_RELAXED); p++) {
+		int err;
+
+		if (fa_fetch(p))
+			break;
+		err = fa_place(p);
+		if (err) {
+			fa_fail("prefill: placing page %ld failed: %s", p, strerror(err));
+			break;
+		}
+		E.placed[p] = 1;
+		E.pages_placed++;
+	}
+	fa_thread_fini();
+}
+
 /* Touch pages no vCPU touched (hot-set, zipf), so that every page is checked. */
 static void drain(void)
 {
@@ -577,8 +678,10 @@ int fa_engine_run(const struct fa_cfg *cfg, struct fa_result *res)
 	E.touches_cap = 2 * cfg->pages + 4096;
 	res->faults = calloc(E.faults_cap, sizeof(*res->faults));
 	res->touches = calloc(E.touches_cap, sizeof(*res->touches));
+	res->push_t_ns = calloc(cfg->pages, sizeof(*res->push_t_ns));	/* a page is pushed once at most */
 	E.placed = calloc(cfg->pages, 1);
-	if (cfg->threads < 1 || cfg->threads > FA_MAX_THREADS || !res->faults || !res->touches || !E.placed) {
+	if (cfg->threads < 1 || cfg->threads > FA_MAX_THREADS || !res->faults || !res->touches || !res->push_t_ns ||
+	    !E.placed) {
 		snprintf(res->error, sizeof(res->error), "bad thread count or out of memory");
 		return res->ok = 0;
 	}
@@ -594,6 +697,8 @@ int fa_engine_run(const struct fa_cfg *cfg, struct fa_result *res)
 	res->vmas_before = count_area_vmas();
 	E.last_progress_ns = now_ns();
 	helpers = fa_backend_start();
+	if (cfg->prefill)
+		prefill();	/* before the watchdog and the helpers: no fault and no push is left to do */
 	pthread_create(&dog, NULL, watchdog, NULL);
 	fa_ksteps_run(0);
 	if (cfg->push)
@@ -629,11 +734,12 @@ int fa_engine_run(const struct fa_cfg *cfg, struct fa_result *res)
 	res->nfaults = E.nfaults < E.faults_cap ? E.nfaults : E.faults_cap;
 	res->ntouches = E.ntouches < E.touches_cap ? E.ntouches : E.touches_cap;
 	res->pages_placed = E.pages_placed;
-	res->pages_pushed = E.pages_pushed;
+	res->pages_pushed = res->npushes = E.pages_pushed;
 	res->eexist = E.eexist;
 	res->user_copy_bytes = E.user_copy_bytes;
 	res->pfn_checked = E.pfn_checked;
 	res->pfn_kept = E.pfn_kept;
+	res->replay_compute_ns = E.replay_compute_ns;
 	res->rss_kb = area_rss_kb();
 	area_smaps(res);
 	verify(res);
@@ -659,6 +765,8 @@ void fa_engine_free(struct fa_result *res)
 {
 	free(res->faults);
 	free(res->touches);
+	free(res->push_t_ns);
 	res->faults = NULL;
 	res->touches = NULL;
+	res->push_t_ns = NULL;
 }

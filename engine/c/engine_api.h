@@ -43,6 +43,15 @@
 #define FA_MAX_FIRST 8		/* first_bad[], first_missing[] */
 #define FA_MAX_AFTER_VALS 8	/* after_vals[] */
 
+/*
+ * A replay waits out a recorded compute gap by spinning when it is shorter
+ * than FA_REPLAY_SLEEP_NS (a sleep's wake-up under TCG is late by a large
+ * share of such a gap), else by sleeping until FA_REPLAY_WAKE_NS before the
+ * deadline and spinning the rest (a long gap is not worth a vCPU).
+ */
+#define FA_REPLAY_SLEEP_NS 1000000
+#define FA_REPLAY_WAKE_NS 200000
+
 /* what to do once every page is placed (kmod backends) */
 #define FA_AFTER_NONE 0
 #define FA_AFTER_COLLAPSE 1	/* FA_IOC_RELEASE, then MADV_COLLAPSE of the area */
@@ -101,6 +110,14 @@ struct fa_cfg {
 	int progress_fd;	/* -1, or a pipe: 8-byte count of pages placed, now and then */
 	int record_pfn;		/* read the pfn of every moved page before and after (pagemap) */
 	int after;		/* FA_AFTER_* */
+	/* a recorded workload replaces the pattern when replay_touches > 0: its touches grouped by thread */
+	long replay_touches;
+	const long *replay_page;	/* the area page of each touch */
+	const unsigned long long *replay_gap_ns;	/* compute before it, from the thread's previous access */
+	const unsigned char *replay_write;	/* 1: a write access */
+	const long *replay_first;	/* threads + 1 offsets: thread t's touches are [first[t], first[t + 1]) */
+	const long *push_order;	/* the push stream's order, every page once; NULL: sequential */
+	int prefill;		/* place every page before the fault phase (a no-fault baseline) */
 };
 
 struct fa_fault {
@@ -148,6 +165,9 @@ struct fa_result {
 	long pfn_checked;	/* record_pfn: places whose pfns were read */
 	long pfn_kept;		/* and where the page kept its pfn (a move, not a copy) */
 	long after_vals[FA_MAX_AFTER_VALS];	/* the FA_AFTER_* action's figures, slots FA_AV_* */
+	unsigned long long replay_compute_ns;	/* a replay: the time its threads spent between accesses */
+	long npushes;		/* records in push_t_ns[] */
+	unsigned long long *push_t_ns;	/* per pushed page, CLOCK_MONOTONIC once placed */
 	int nksteps;
 	struct fa_kstep_result ksteps[FA_MAX_KSTEPS];
 };

@@ -9,6 +9,7 @@
 #include "../../include/fa_util.h"
 
 #define FA_PUSH_REQ UINT64_MAX	/* request: turn this connection into a push stream */
+#define FA_PUSH_ORDER_REQ (UINT64_MAX - 1)	/* the same in the order of the `pages` u64 indexes that follow */
 
 int fa_write_all(int fd, const void *buf, size_t len);
 int fa_read_all(int fd, void *buf, size_t len);
@@ -38,6 +39,7 @@ struct engine {
 	int pagemap_fd;		/* cfg->record_pfn: /proc/self/pagemap */
 	int helpers_ready;	/* atomic: handler and push threads past fa_thread_init */
 	long pfn_checked, pfn_kept;	/* atomic */
+	unsigned long long replay_compute_ns;	/* atomic */
 };
 extern struct engine E;
 

@@ -6,7 +6,8 @@
  * Protocol, per connection: the client sends a u64 page index; the source
  * answers with the u64 index and the page.  The index FA_PUSH_REQ turns the
  * connection into a push stream: every page in order, yielding while any
- * fault request is in flight (faults have priority, as in QEMU post-copy).
+ * fault request is in flight (faults have priority, as in QEMU post-copy);
+ * FA_PUSH_ORDER_REQ, followed by every page index once, pushes in that order.
  * fa_image_fill() writes the same image into memory for the local source.
  */
 #define _GNU_SOURCE
@@ -70,16 +71,34 @@ static int send_page(int fd, unsigned long long seed, uint64_t idx, char *buf)
 	return fa_write_all(fd, buf, 8 + FA_PAGE);
 }
 
-static void push_all(struct conn *c, char *buf)
+/* Every page, in order (order NULL: 0, 1, ...), behind any fault request in flight. */
+static void push_all(struct conn *c, char *buf, const uint64_t *order)
 {
 	long i;
 
 	for (i = 0; i < c->pages; i++) {
 		while (__atomic_load_n(&faults_in_flight, __ATOMIC_RELAXED))
 			sched_yield();
-		if (send_page(c->fd, c->seed, i, buf))
+		if (send_page(c->fd, c->seed, order ? order[i] : (uint64_t)i, buf))
 			return;
 	}
+}
+
+/* FA_PUSH_ORDER_REQ: read the order (every page once, else the connection ends), then push in it. */
+static void push_ordered(struct conn *c, char *buf)
+{
+	uint64_t *order = malloc(c->pages * 8);
+	unsigned char *seen = calloc(c->pages, 1);
+	long i;
+
+	if (order && seen && !fa_read_all(c->fd, order, c->pages * 8)) {
+		for (i = 0; i < c->pages && order[i] < (uint64_t)c->pages && !seen[order[i]]; i++)
+			seen[order[i]] = 1;
+		if (i == c->pages)
+			push_all(c, buf, order);
+	}
+	free(order);
+	free(seen);
 }
 
 static void *serve_conn(void *arg)
@@ -89,8 +108,11 @@ static void *serve_conn(void *arg)
 	uint64_t idx;
 
 	while (!fa_read_all(c->fd, &idx, 8)) {
-		if (idx == FA_PUSH_REQ) {
-			push_all(c, buf);
+		if (idx == FA_PUSH_REQ || idx == FA_PUSH_ORDER_REQ) {
+			if (idx == FA_PUSH_REQ)
+				push_all(c, buf, NULL);
+			else
+				push_ordered(c, buf);
 			break;
 		}
 		if (idx >= (uint64_t)c->pages)
