@@ -3,9 +3,10 @@
 group at a time, each as a ratio of wall time to untraced runs, with the
 issue's goal where it has one (GOALS).
 
-Under TCG a boot's runs drift by 5-10 % over minutes, more than some of
-the costs measured here, so every traced row is bracketed: untraced runs
-come right before and right after it, and its ratio is to their mean.  An
+Under TCG a boot's untraced runs drift over minutes by more than the costs
+measured here (6.97-9.22 s for the same run in one boot, 2026-12), so every
+traced row is bracketed: untraced runs come right before and right after
+it, and its ratio is to their mean.  An
 unmeasured run comes first (a boot's first runs are slower).
 
 The BPF program is the same for every configuration (what differs is which
