@@ -11,6 +11,7 @@ EXAMPLES = """examples:
   python -m lab --step load='insmod kmod/fault_area.ko' --step 'ls -l /dev/fault_area'
   python -m lab --timeout 5 -- 'sleep 60'         # killed after 5 s, exit 124
   FA_ACCEL=tcg python -m lab -- true              # force TCG
+  python -m lab --icount -- 'python -m bench.tracing'  # guest time counts instructions
 """
 
 
@@ -26,6 +27,9 @@ def main(argv=None):
                     help="seconds each step may take (default %(default)s)")
     ap.add_argument("--boot-timeout", type=float, default=guest.DEFAULT_BOOT_TIMEOUT,
                     help="seconds to reach the first command (default %(default)s)")
+    ap.add_argument("--icount", action="store_true",
+                    help="TCG with guest time counting instructions (qemu %s): run times free of the "
+                         "host's load, on one host thread" % vm.ICOUNT_OPTS.replace("%", "%%"))
     ap.add_argument("cmd", nargs="*", help="commands to run, one step each")
     args = ap.parse_args(argv)
     steps = []
@@ -38,7 +42,8 @@ def main(argv=None):
         ap.error("give at least one command to run in the guest")
     results = args.results or Path("results") / (time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-guest")
     try:
-        res = guest.run(steps, results, memory=args.memory, cpus=args.cpus, boot_timeout=args.boot_timeout)
+        res = guest.run(steps, results, memory=args.memory, cpus=args.cpus, boot_timeout=args.boot_timeout,
+                        icount=args.icount)
     except guest.GuestError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -140,10 +140,12 @@ def collect(results_dir, timed_out, reason, vng_rc, console, **boot):
 
 
 def run(steps, results_dir, memory=vm.DEFAULT_MEMORY, cpus=vm.DEFAULT_CPUS,
-        boot_timeout=DEFAULT_BOOT_TIMEOUT, timeout=None, use_accel=None, echo=True, rw=()):
+        boot_timeout=DEFAULT_BOOT_TIMEOUT, timeout=None, use_accel=None, echo=True, rw=(), icount=False):
     """Boot once, run steps in order, return a BootResult.
 
     rw: more host directories the guest may write (results_dir always is).
+    icount: TCG with guest time counting instructions (lab.vm.ICOUNT_OPTS); results say
+    accel "tcg+icount".
     timeout is the host's limit on the guest once its first command runs
     (default: the sum of the step timeouts plus 30 s for dmesg and
     shutdown).  boot_timeout limits the time to that first command.
@@ -160,15 +162,15 @@ def run(steps, results_dir, memory=vm.DEFAULT_MEMORY, cpus=vm.DEFAULT_CPUS,
         (results_dir / stale).unlink(missing_ok=True)
     script = results_dir / "guest.sh"
     # Where the results came from (lab.provenance.collect() reads these in the guest).
-    env = {"FA_ACCEL_USED": use_accel, "FA_COMMIT": provenance.commit()}
+    env = {"FA_ACCEL_USED": use_accel + ("+icount" if icount else ""), "FA_COMMIT": provenance.commit()}
     script.write_text(guest_script(steps, results_dir, env))
     if timeout is None:
         timeout = sum(s.timeout for s in steps) + 30
     for d in rw:
         Path(d).mkdir(parents=True, exist_ok=True)
-    cmd = vm.vng_command(kernel, script, results_dir, memory, cpus, use_accel, rw)
+    cmd = vm.vng_command(kernel, script, results_dir, memory, cpus, use_accel, rw, icount)
     say = (lambda msg: print(msg, file=sys.stderr, flush=True)) if echo else (lambda msg: None)
-    say(f"guest: booting {kernel} ({use_accel}, {memory}, {cpus} CPUs), results in {results_dir}")
+    say(f"guest: booting {kernel} ({env['FA_ACCEL_USED']}, {memory}, {cpus} CPUs), results in {results_dir}")
 
     boot = vm.launch(cmd, results_dir / "console.log", echo)
     timed_out, reason = vm.wait(boot, boot_timeout, timeout)

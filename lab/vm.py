@@ -54,7 +54,13 @@ def guest_kernel():
     return out.stdout.strip()
 
 
-def vng_command(kernel, script, results_dir, memory, cpus, use_accel, rw=()):
+# Guest time that counts instructions (1 ns each), on one host thread: a run's time no longer
+# depends on what else the host does (bench.tracing: the same run's wall time spread 6.5-16.5 s
+# under plain TCG in one boot, and 1.073-1.081 s under icount).
+ICOUNT_OPTS = "-icount shift=0,sleep=off"
+
+
+def vng_command(kernel, script, results_dir, memory, cpus, use_accel, rw=(), icount=False):
     vng = REPO / ".venv/bin/vng"
     if not vng.exists():
         raise GuestError(f"{vng} is missing: run 'make setup' first")
@@ -64,6 +70,10 @@ def vng_command(kernel, script, results_dir, memory, cpus, use_accel, rw=()):
     for d in rw:
         cmd += ["--rwdir", str(d)]
     cmd += ["--exec", f"sh {shlex.quote(str(script))}"]
+    if icount:
+        if use_accel == "kvm":
+            raise GuestError("icount needs TCG: unset FA_ACCEL=kvm")
+        cmd[1:1] = ["--qemu-opts", ICOUNT_OPTS]
     if use_accel != "kvm":
         cmd.insert(1, "--disable-kvm")
     return cmd

@@ -3,7 +3,9 @@
 Probe ids (P_<name>), the work counter kinds (W_<kind>), the filters and
 which vmlinux functions exist (HAVE_<name>) come in as -D flags from
 tracing.probes.cflags().  Every probe first drops a task outside the traced
-tgids (one hash lookup; a process a traced one forks joins them), then
+tgids (one hash lookup; a process a traced one forks joins them; a return
+half looks up its own thread's parked entry instead, which only a traced
+thread has), then
 counts into the per-CPU `counts`; probes with a return half also feed the
 per-CPU log2 latency histogram `hist`; while config[CFG_EVENTS] is set each
 call becomes one event in the ring buffer, and a full buffer counts in `lost`.
@@ -191,10 +193,10 @@ static inline int enter(u32 probe, u64 addr, u64 len, u64 flags, u64 arg)
     return 0;
 }
 
+/* The return halves ask no tgid: only a traced thread parks an entry (the tracer clears them
+   between rounds), so the lookup of its own entry is the filter, one hash lookup instead of two. */
 static inline int leave(u32 probe, s64 ret)
 {
-    if (!traced_tgid())
-        return 0;
     struct entry_key_t key = { .tid = (u32)bpf_get_current_pid_tgid(), .probe = probe };
     struct entry_t *e = entries.lookup(&key);
 
@@ -222,8 +224,6 @@ static inline int stamp(u32 probe, u64 addr)
 /* fexit half: arguments and return value at once, for a call whose entry was stamped */
 static inline int done(u32 probe, u64 addr, u64 len, u64 flags, u64 arg, s64 ret)
 {
-    if (!traced_tgid())
-        return 0;
     struct entry_key_t key = { .tid = (u32)bpf_get_current_pid_tgid(), .probe = probe };
     u64 *t = stamps.lookup(&key);
 
@@ -458,14 +458,38 @@ FEXIT(mfill_atomic_copy)
 { return done(P_mfill_atomic_copy, A(1), A(3), 0, A(2), RET(mfill_atomic_copy)); }
 #endif
 
-/* TLB flushes, with the kernel stack that asked for them (when events are on) */
+/* Who asked for a flush: the innermost placement or release the thread is inside (its _enter or
+   fentry parked an entry this round), as -2 - its probe id; else the kernel stack's id.  Under
+   icount a stack id costs ~8000 instructions, more than the rest of the event, the lookups a few
+   hundred; the stack stays for flushes outside the traced operations (mprotect, munmap, ...). */
+static inline s32 flush_caller(void *ctx)
+{
+    u32 parked[] = { P_fa_map_page, P_fa_map, P_fa_release_range, P_fa_prepare };
+    u32 stamped[] = { P_move_pages, P_mfill_atomic_copy };
+    struct entry_key_t key = { .tid = (u32)bpf_get_current_pid_tgid() };
+
+#pragma unroll
+    for (int i = 0; i < sizeof(parked) / sizeof(parked[0]); i++) {
+        key.probe = parked[i];
+        if (entries.lookup(&key))
+            return -2 - (s32)parked[i];
+    }
+#pragma unroll
+    for (int i = 0; i < sizeof(stamped) / sizeof(stamped[0]); i++) {
+        key.probe = stamped[i];
+        if (stamps.lookup(&key))
+            return -2 - (s32)stamped[i];
+    }
+    return stacks.get_stackid(ctx, 0);
+}
+
+/* TLB flushes, with who asked for them (when events are on) */
 #ifdef HAVE_flush_tlb_mm_range
 FENTRY(flush_tlb_mm_range)   /* (mm, start, end, ...) */
 {
     if (!traced_tgid() || !traced_addr(A(1)))
         return 0;
-    return once(P_flush_tlb_mm_range, A(1), A(2) - A(1), 0, 0,
-                switched_on(CFG_EVENTS) ? stacks.get_stackid(ctx, 0) : -1);
+    return once(P_flush_tlb_mm_range, A(1), A(2) - A(1), 0, 0, switched_on(CFG_EVENTS) ? flush_caller(ctx) : -1);
 }
 #endif
 

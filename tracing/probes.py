@@ -40,7 +40,8 @@ ROLES = {
     "signo": "signal number",
     "target": "thread id a signal goes to",
     "value": "another argument (see its meaning)",
-    "caller": "first kernel function above the call (a stack id until the tracer names it)",
+    "caller": "the traced operation the call came from, else the first kernel function above it (a number "
+              "until the tracer names it)",
 }
 # BPF event field -> its C type's signedness: `ret` is s64, the others u64 (tracing/bpf_text.py)
 SIGNED_SRC = {"ret"}
@@ -159,7 +160,8 @@ PROBES = (
                                                 ("arg", "src", "source", "address"), LENGTH,
                                                 ("ret", "ret", "return", "bytes or -errno"))),
     Probe("flush_tlb_mm_range", "tlb", False, _f(START, LENGTH, ("stack", "caller", "caller",
-                                                                 "first kernel function above the flush"))),
+                                                                 "traced placement or release it came from, "
+                                                                 "else first kernel function above the flush"))),
     Probe("signal_generate", "signal", False, _f(("arg", "sig", "signo", "signal number"),
                                                  ("flags", "code", "value", "si_code"),
                                                  ("len", "pid", "target", "target thread"),

@@ -34,7 +34,7 @@ def render():
             "| `hist_log2_ns` | per probe, log2 slot of the latency in ns -> count (slot s holds 2^(s-1) .. 2^s - 1 ns) |",
             "| `lost_events` | events dropped because the ring buffer was full; non-zero means the event list is incomplete |",
             "| `missing` | probes that did not resolve on this kernel, with the reason |",
-            "| `tlb_callers` | flush_tlb_mm_range calls by the first kernel function above the flush |",
+            "| `tlb_callers` | flush_tlb_mm_range calls by caller (the `caller` field of its events) |",
             "| `groups`, `pids`, `events_on` | how the trace was taken |",
             "| `work` | when the work counters were on: per traced tgid, syscalls by name, ioctls by cmd, signals "
             "generated and delivered by name, context switches (voluntary, preempted), TLB flushes by reason, pages "

@@ -218,7 +218,10 @@ class Tracer:
                 self._drain()
 
     def _ksym(self, stack_id):
-        """The first kernel function above the flush itself, for a stack id."""
+        """A flush's caller: the traced operation it came from (stack_id -2 - its probe id, see
+        flush_caller in bpf_text), else the first kernel function above the flush itself."""
+        if stack_id <= -2:
+            return probes.PROBES[-2 - stack_id].name
         if stack_id < 0:
             return "?"
         for addr in self.bpf[b"stacks"][ctypes.c_int(stack_id)].ip:  # TLB_STACK_DEPTH frames, 0 after the last

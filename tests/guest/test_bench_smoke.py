@@ -57,8 +57,12 @@ def test_bench_tracing_quick(fa_module, tmp_path):
     out = run_quick("bench.tracing", tmp_path, timeout=600)
     rows = [rf"{re.escape(name)}(\s+{NUM}){{3}}\s+\d+\s+(<= {NUM}|-)\s+(yes|NO|-)$"
             for name, _ in tracing.configurations()]
-    assert missing_rows(out, rows) == []
-    assert json.loads((tmp_path / "bench-tracing.json").read_text())["quick"] is True
+    cost = [rf"ret_fa_map(\s+{NUM}){{3}}$", rf"\(every probe, events on, \d+ faults: {NUM} ns of BPF per fault, {NUM} %"]
+    assert missing_rows(out, rows + cost) == []
+    res = json.loads((tmp_path / "bench-tracing.json").read_text())
+    assert res["quick"] is True
+    calls = {c["program"]: c["calls_per_fault"] for c in res["bpf_cost"]}
+    assert calls["ent_fa_map"] == calls["ret_fa_map"] == 1.0, f"one FA_IOC_MAP per fault: {calls}"
 
 
 def test_bench_work_quick(fa_module, tmp_path):

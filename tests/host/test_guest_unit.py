@@ -42,6 +42,14 @@ def test_guest_boots_with_panic_on_oops_and_hung_task(tmp_path):
     assert "--disable-kvm" in cmd
 
 
+def test_icount_asks_qemu_for_instruction_time_under_tcg_only(tmp_path):
+    cmd = vm.vng_command("6.12.0", tmp_path / "s.sh", tmp_path, "2G", 2, "tcg", icount=True)
+    assert cmd[cmd.index("--qemu-opts") + 1] == "-icount shift=0,sleep=off" and "--disable-kvm" in cmd
+    assert "--qemu-opts" not in vm.vng_command("6.12.0", tmp_path / "s.sh", tmp_path, "2G", 2, "tcg")
+    with pytest.raises(vm.GuestError, match="icount needs TCG"):
+        vm.vng_command("6.12.0", tmp_path / "s.sh", tmp_path, "2G", 2, "kvm", icount=True)
+
+
 def test_accel_and_guest_do_not_import_each_other():
     for mod, other in (("lab.accel", "lab.guest"), ("lab.vm", "lab.guest"), ("lab.vm", "lab.accel")):
         r = subprocess.run([sys.executable, "-c", f"import sys, {mod}; print({other!r} in sys.modules)"],
