@@ -56,7 +56,7 @@ def guest_kernel():
 
 # Guest time that counts instructions (1 ns each), on one host thread: a run's time no longer
 # depends on what else the host does (bench.tracing: the same run's wall time spread 6.5-16.5 s
-# under plain TCG in one boot, and 1.073-1.081 s under icount).
+# under plain TCG in one boot, and 1.067-1.084 s under icount).
 ICOUNT_OPTS = "-icount shift=0,sleep=off"
 
 

@@ -459,7 +459,8 @@ FEXIT(mfill_atomic_copy)
 #endif
 
 /* Who asked for a flush: the innermost placement or release the thread is inside (its _enter or
-   fentry parked an entry this round), as -2 - its probe id; else the kernel stack's id.  Under
+   fentry parked an entry this round), as -2 - its probe id; else the kernel stack's id, or -1 when
+   there is none (get_stackid's -errno would read as a probe).  Under
    icount a stack id costs ~8000 instructions, more than the rest of the event, the lookups a few
    hundred; the stack stays for flushes outside the traced operations (mprotect, munmap, ...). */
 static inline s32 flush_caller(void *ctx)
@@ -480,7 +481,9 @@ static inline s32 flush_caller(void *ctx)
         if (stamps.lookup(&key))
             return -2 - (s32)stamped[i];
     }
-    return stacks.get_stackid(ctx, 0);
+    s32 id = stacks.get_stackid(ctx, 0);
+
+    return id < 0 ? -1 : id;
 }
 
 /* TLB flushes, with who asked for them (when events are on) */
