@@ -20,7 +20,7 @@ attached per row.  The raw tracepoints of the signal group stay
 attached from their first round until the end (tracing.tracer says why),
 switched off by a config map: the untraced runs after that pay an early
 return in 2 programs per fault.  --quick runs every row on 1024 pages,
-once: a smoke test, not figures.
+once, and leaves out the BPF cost table: a smoke test, not figures.
 """
 import json
 import os
@@ -92,15 +92,14 @@ def prog_stats(tracer):
 def bpf_cost(tracer, pages):
     """Rows of (program, calls per fault, ns per call) over one run traced with every probe and
     events on, and that run's faults: the kernel counts each program's runs and run time while
-    kernel.bpf_stats_enabled is 1 (it reads the clock twice per run, so it is on for this run only)."""
-    was = BPF_STATS.read_text().strip()
+    kernel.bpf_stats_enabled is 1.  It reads the clock twice per run, so it comes on after the
+    ratios, and it stays on: the sysctl flips a static key, a patch of kernel text, and under TCG
+    the boot that flipped it on and off again died in "Oops: int3" at update_prog_stats+0x1 in
+    the next test's BPF programs (CI of 8ae4b9f)."""
     tracer.attach(**dict(configurations())["all probes, events"])
     before = prog_stats(tracer)
     BPF_STATS.write_text("1")
-    try:
-        r = engine.run("kmod", pages, 1, "sequential")
-    finally:
-        BPF_STATS.write_text(was)
+    r = engine.run("kmod", pages, 1, "sequential")
     after = prog_stats(tracer)
     tracer.detach()
     if not r.ok or r.bad_pages or r.missing_pages:
@@ -148,13 +147,15 @@ def main(argv=None):
     wall(pages)  # unmeasured: the first runs of a boot are slower, which flattered every ratio by ~15%
     try:
         rows, untraced = measure(tracer, pages, reps)
-        cost, faults = bpf_cost(tracer, pages)
+        # not in --quick, which the guest tests run in a boot they share (bpf_cost says why)
+        cost, faults = ([], 0) if quick else bpf_cost(tracer, pages)
     finally:
         tracer.close()
     unload_module()
     print_rows(rows, untraced)
     untraced_us = 1e6 * statistics.median(untraced) / pages
-    print_cost(cost, faults, untraced_us)
+    if cost:
+        print_cost(cost, faults, untraced_us)
     out = Path(os.environ.get("FA_RESULTS", ".")) / "bench-tracing.json"
     out.write_text(json.dumps({"quick": quick, "accel": os.environ.get("FA_ACCEL_USED"), "pages": pages,
                                "reps": reps, "untraced_s": untraced,
