@@ -50,15 +50,17 @@ def configurations():
     return rows + [(f"group {g}, events", dict(groups=(g,), events=True)) for g in probes.GROUPS if g != "uffd"]
 
 
+def kmod_run(pages):
+    """One kmod run, which must lose no page."""
+    r = engine.run("kmod", pages, 1, "sequential")
+    if not r.ok or r.bad_pages or r.missing_pages:
+        sys.exit(f"kmod run failed: {r.error or 'pages lost'}")
+    return r
+
+
 def wall(pages, reps=1):
-    """Median wall seconds of reps kmod runs, which must lose no page."""
-    walls = []
-    for _ in range(reps):
-        r = engine.run("kmod", pages, 1, "sequential")
-        if not r.ok or r.bad_pages or r.missing_pages:
-            sys.exit(f"kmod run failed: {r.error or 'pages lost'}")
-        walls.append(r.wall_s)
-    return statistics.median(walls)
+    """Median wall seconds of reps kmod runs."""
+    return statistics.median(kmod_run(pages).wall_s for _ in range(reps))
 
 
 def measure(tracer, pages, reps):
@@ -99,11 +101,9 @@ def bpf_cost(tracer, pages):
     tracer.attach(**dict(configurations())["all probes, events"])
     before = prog_stats(tracer)
     BPF_STATS.write_text("1")
-    r = engine.run("kmod", pages, 1, "sequential")
+    r = kmod_run(pages)
     after = prog_stats(tracer)
     tracer.detach()
-    if not r.ok or r.bad_pages or r.missing_pages:
-        sys.exit(f"kmod run failed: {r.error or 'pages lost'}")
     rows = []
     for name, (cnt, ns) in after.items():
         calls, run_ns = cnt - before.get(name, (0, 0))[0], ns - before.get(name, (0, 0))[1]
