@@ -4,9 +4,14 @@ The source runs in namespace NS at SRC_ADDR; the destination stays in the
 caller's namespace at DST_ADDR.  netem on both ends sets the one-way delay
 and the rate, so a request and its page each cross one shaped link.
 """
+import contextlib
+import ctypes
+import os
 import subprocess
 
 NS = "fa-src"
+NS_PATH = f"/run/netns/{NS}"  # what ip netns add makes
+CLONE_NEWNET = 0x40000000
 DST_ADDR, SRC_ADDR = "10.250.0.1", "10.250.0.2"
 DST_IF, SRC_IF = "fa-dst0", "fa-src0"
 
@@ -48,8 +53,26 @@ class Link:
             _ip("tc", "qdisc", "add", "dev", DST_IF, "root", "netem", *self.netem())
             _ip("ip", "netns", "exec", NS, "tc", "qdisc", "add", "dev", SRC_IF, "root", "netem", *self.netem())
 
-    def exec_prefix(self):
-        return ["ip", "netns", "exec", NS]
+    @contextlib.contextmanager
+    def inside(self):
+        """Run the block's socket calls in the source's namespace: setns moves only the calling
+        thread, and a socket keeps the namespace it was made in."""
+        libc = ctypes.CDLL(None, use_errno=True)
+        own = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
+        try:
+            there = os.open(NS_PATH, os.O_RDONLY)
+            try:
+                if libc.setns(there, CLONE_NEWNET):
+                    raise LinkError(f"setns({NS_PATH}): {os.strerror(ctypes.get_errno())} (needs root)")
+            finally:
+                os.close(there)
+            try:
+                yield
+            finally:
+                if libc.setns(own, CLONE_NEWNET):  # a thread left in the source's namespace would be worse
+                    raise LinkError(f"setns back to this namespace: {os.strerror(ctypes.get_errno())}")
+        finally:
+            os.close(own)
 
     def down(self):
         _ip("ip", "link", "del", DST_IF, check=False)

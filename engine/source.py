@@ -1,29 +1,45 @@
-"""The post-copy source as its own process (`python -m engine.serve`).
+"""The post-copy source: a process of its own that serves the page image.
 
-Source() starts it and stops it; it listens on an AF_UNIX socket by
-default, or on TCP inside a network namespace joined to this one by a
-veth pair with a netem link model (engine.link).  The local kind has no
-process: Source() writes the same image into a file in /dev/shm, which the
-destination maps read-only, and removes it after the run.
+Source() binds the listening socket here (AF_UNIX by default, or TCP inside a
+network namespace joined to this one by a veth pair with a netem link model,
+engine.link) and forks the server (fa_source_spawn: C, no exec, so it serves at
+once).  The local kind has no process: Source() writes the same image into a
+file in /dev/shm, which the destination maps read-only, and removes it after
+the run.
 """
+import contextlib
 import mmap
 import os
 import signal
-import subprocess
-import sys
+import socket
 import tempfile
-from pathlib import Path
+import time
 
 from engine import link
 from engine._engine import ffi, lib
 
 SHM = "/dev/shm"
-REPO = Path(__file__).resolve().parent.parent
 TCP_PORT = 7411
+BIND_TRIES = 50  # the veth address may still be settling (DAD is off, but be patient)
 
 
 class SourceError(Exception):
     pass
+
+
+def bind_tcp(host, port, tries=BIND_TRIES):
+    """A TCP socket bound to host:port, retried while the address is not there yet."""
+    for _ in range(tries):
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+            return sock
+        except OSError as e:
+            sock.close()
+            err = e
+            time.sleep(0.1)
+    raise SourceError(f"cannot bind {host}:{port} after {tries} tries: {err.strerror}")
 
 
 class Source:
@@ -32,7 +48,7 @@ class Source:
     def __init__(self, pages, seed, transport, delay_us, rate_mbit):
         self.pages, self.seed, self.transport = pages, seed, transport
         self.delay_us, self.rate_mbit = delay_us, rate_mbit
-        self.proc = None  # none for the local source
+        self.pid = None  # none for the local source
         self._path = None
         self._tmp = None
         self._link = None
@@ -41,24 +57,33 @@ class Source:
         if self.transport == "local":
             self._image()
             return self
-        cmd = [sys.executable, "-m", "engine.serve", "--pages", str(self.pages), "--seed", str(self.seed)]
+        try:
+            sock = self._listen()
+        except (SourceError, link.LinkError):
+            self.__exit__(None, None, None)
+            raise
+        with sock:
+            sock.listen(128)
+            pid = lib.fa_source_spawn(sock.fileno(), self.pages, self.seed)
+        if pid < 0:
+            self.__exit__(None, None, None)
+            raise SourceError(f"cannot fork the source: {os.strerror(-pid)}")
+        self.pid = pid
+        return self
+
+    def _listen(self):
         if self.transport == "unix":
             self._tmp = tempfile.TemporaryDirectory(prefix="fa-source-")
             path = os.path.join(self._tmp.name, "sock")
             self.addr = f"unix:{path}"
-            cmd += ["--unix", path]
-        else:
-            self._link = link.Link(delay_us=self.delay_us, rate_mbit=self.rate_mbit)
-            self._link.up()
-            self.addr = f"tcp:{link.SRC_ADDR}:{TCP_PORT}"
-            cmd = self._link.exec_prefix() + cmd + ["--tcp", f"{link.SRC_ADDR}:{TCP_PORT}"]
-        self.proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, text=True,
-                                     env=dict(os.environ, PYTHONPATH=str(REPO)))
-        line = self.proc.stdout.readline().strip()
-        if line != "ready":
-            self.__exit__(None, None, None)
-            raise SourceError(f"the source did not start (said {line!r}, status {self.proc.poll()})")
-        return self
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            sock.bind(path)
+            return sock
+        self._link = link.Link(delay_us=self.delay_us, rate_mbit=self.rate_mbit)
+        self._link.up()
+        self.addr = f"tcp:{link.SRC_ADDR}:{TCP_PORT}"
+        with self._link.inside():
+            return bind_tcp(link.SRC_ADDR, TCP_PORT)
 
     def _image(self):
         fd, path = tempfile.mkstemp(prefix="fa-image-", dir=SHM)
@@ -76,13 +101,15 @@ class Source:
 
     def kill(self):
         """Kill the source mid-run, as a crashed source host would be."""
-        self.proc.send_signal(signal.SIGKILL)
+        os.kill(self.pid, signal.SIGKILL)
 
     def __exit__(self, *exc):
-        if self.proc and self.proc.poll() is None:
-            self.proc.kill()
-        if self.proc:
-            self.proc.wait(10)
+        if self.pid:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGKILL)
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(self.pid, 0)
+            self.pid = None
         if self._link:
             self._link.down()
         if self._tmp:

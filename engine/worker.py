@@ -25,13 +25,15 @@ def main(argv=None):
     config = RunConfig.from_dict(json.loads(sys.stdin.readline()))
 
     def on_source(src):
-        print(json.dumps({"source_pid": src.proc.pid if src.proc else None}), flush=True)
+        print(json.dumps({"source_pid": src.pid}), flush=True)
 
     print(json.dumps({"ready": True}), flush=True)
     if sys.stdin.readline().strip() != "go":
         return 1
     res = run(config, progress_fd=progress_fd, on_source=on_source)
-    print(json.dumps({"result": dataclasses.asdict(res)}), flush=True)
+    # Shallow: dataclasses.asdict() copies every per-fault list item by item, a second and more under TCG.
+    print(json.dumps({"result": dict(vars(res), kernel_steps=[dataclasses.asdict(s) for s in res.kernel_steps])}),
+          flush=True)
     return 0
 
 

@@ -32,6 +32,12 @@ READY_S = 60  # a worker's start-up (Python and cffi imports) under TCG
 BAR = 30
 
 
+# The worker starts without site (-S), its import path given whole instead: the .pth files of the
+# site directories (setuptools' distutils shim; a machine's CA hook that imports certifi) took 1.4 s of
+# every worker's start under TCG, where each file Python opens is a 9p round trip, and it needs none.
+WORKER_ENV = dict(os.environ, PYTHONPATH=os.pathsep.join([str(module.REPO)] + [p for p in sys.path if p]))
+
+
 def say(msg):
     print(msg, flush=True)
 
@@ -70,8 +76,9 @@ class Worker:
     def __init__(self, tracer, run_cfg):
         rfd, wfd = os.pipe()
         self.rfd = rfd
-        self.proc = subprocess.Popen([sys.executable, "-m", "engine.worker", str(wfd)], pass_fds=(wfd,),
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=module.REPO)
+        self.proc = subprocess.Popen([sys.executable, "-S", "-m", "engine.worker", str(wfd)], pass_fds=(wfd,),
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=module.REPO,
+                                     env=WORKER_ENV)
         os.close(wfd)
         self.answers = {}
         self.ready = threading.Event()
@@ -126,7 +133,7 @@ def one_run(tracer, sc, plan, run, index, odirect_path, out):
 
 def area_pages(run):
     """The run's area: area.pages, or the replayed workload's regions."""
-    return fawl.load(fawl.find(run["workload"]["replay"])).pages if run["workload"]["replay"] else run["area"]["pages"]
+    return fawl.area_pages(fawl.find(run["workload"]["replay"])) if run["workload"]["replay"] else run["area"]["pages"]
 
 
 def follow(worker, run, limit):

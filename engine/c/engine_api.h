@@ -175,7 +175,7 @@ struct fa_result {
 int fa_engine_run(const struct fa_cfg *cfg, struct fa_result *res);
 void fa_engine_free(struct fa_result *res);
 
-/* the source: serve pages of the image (seed, pages) on a listening socket */
-int fa_source_serve(int listen_fd, long pages, unsigned long long seed);
+/* the source: a child process serving the image (seed, pages) on a listening socket; its pid, or -errno */
+int fa_source_spawn(int listen_fd, long pages, unsigned long long seed);
 /* the same image in memory, for the local source: pages * FA_PAGE bytes at buf */
 void fa_image_fill(char *buf, long pages, unsigned long long seed);

@@ -15,7 +15,7 @@ import pytest
 import engine
 from engine import ConfigError, KernelStep, RunConfig, config, run
 from engine._engine import ffi, lib
-from engine.source import SHM
+from engine.source import SHM, Source, SourceError, bind_tcp
 from lab.guest import REPO
 
 HOST_BACKENDS = ["uffd-copy", "uffd-move", "uffd-sigbus", "uffd-sigbus-move", "mprotect"]
@@ -171,11 +171,19 @@ def test_push_stream_places_pages():
     assert res.pages_pushed + res.faults - res.eexist == res.pages_placed, "each page placed once, by one path"
 
 
-def test_serve_fails_when_it_cannot_bind():
-    """An address that never comes up: the source says why and exits, instead of listening unbound."""
-    r = subprocess.run([sys.executable, "-m", "engine.serve", "--pages", "4", "--seed", "1", "--tcp", "192.0.2.1:7411"],
-                       capture_output=True, text=True, cwd=REPO, timeout=60)
-    assert r.returncode == 1 and r.stdout.startswith("cannot bind 192.0.2.1:7411 after 50 tries"), (r.stdout, r.stderr)
+def test_source_bind_fails_with_the_address_and_the_reason():
+    """An address that never comes up: the source says why, instead of listening unbound."""
+    with pytest.raises(SourceError, match=r"cannot bind 192\.0\.2\.1:7411 after 3 tries: "):
+        bind_tcp("192.0.2.1", 7411, tries=3)
+
+
+def test_source_is_gone_after_the_run():
+    """The forked source dies with the run: no process is left behind, and none holds the run's pipes."""
+    with Source(16, 1, "unix", 0, 0) as src:
+        pid = src.pid
+        assert os.waitpid(pid, os.WNOHANG) == (0, 0), "the source serves until the run ends"
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
 
 
 @pytest.mark.parametrize("backend", HOST_BACKENDS)

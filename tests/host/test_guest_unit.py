@@ -2,6 +2,7 @@
 import json
 import subprocess
 import sys
+import types
 
 import pytest
 
@@ -108,6 +109,44 @@ def test_a_failing_step_is_a_test_failure_not_a_lost_guest(tmp_path):
     assert _collect(tmp_path, "").outcome == "ok"
     timed = _collect(tmp_path / "none", "", timed_out=True)
     assert (timed.rc, timed.lost, timed.outcome) == (124, False, "timed out")
+
+
+def _fake_boots(monkeypatch, boots):
+    """vm.launch and vm.wait replaced by boots that end as given: (console, first_command_s, guest-rc or None)."""
+    launched = []
+
+    def launch(cmd, console_path, echo=True):
+        console, first_s, rc = boots[len(launched)]
+        console_path.write_text(console)
+        if rc is not None:
+            (console_path.parent / "guest-rc").write_text(f"{rc}\n")
+            (console_path.parent / "dmesg.txt").write_text("")
+        launched.append(console)
+        return vm.Boot(types.SimpleNamespace(returncode=rc or 255), 0.0, console.splitlines(True), None, None,
+                       first_command_s=first_s, total_s=1.0)
+
+    monkeypatch.setattr(vm, "launch", launch)
+    monkeypatch.setattr(vm, "wait", lambda boot, boot_timeout, timeout: (False, ""))
+    monkeypatch.setattr(vm, "guest_kernel", lambda: "6.12.0")
+    monkeypatch.setattr(vm, "vng_command", lambda *a: ["true"])
+    return launched
+
+
+def test_a_kernel_that_panics_while_booting_boots_once_more(tmp_path, monkeypatch):
+    """A panic before the first command is the boot's, not the run's: one more boot, its console kept."""
+    launched = _fake_boots(monkeypatch, [(OOPS_CONSOLE, None, None), ("ok\n", 2.0, 0)])
+    res = guest.run([guest.Step("a", "true")], tmp_path, use_accel="tcg", echo=False)
+    assert len(launched) == 2 and res.ok
+    assert (tmp_path / "console-boot1.log").read_text() == OOPS_CONSOLE
+    launched = _fake_boots(monkeypatch, [(OOPS_CONSOLE, None, None)] * 3)
+    res = guest.run([guest.Step("a", "true")], tmp_path / "twice", use_accel="tcg", echo=False)
+    assert len(launched) == guest.BOOT_TRIES and res.lost and "Kernel panic" in res.reason
+
+
+def test_a_panic_after_the_first_command_is_never_retried(tmp_path, monkeypatch):
+    launched = _fake_boots(monkeypatch, [(OOPS_CONSOLE, 2.0, None), ("ok\n", 2.0, 0)])
+    res = guest.run([guest.Step("a", "true")], tmp_path, use_accel="tcg", echo=False)
+    assert len(launched) == 1 and res.lost and res.outcome == "guest lost"
 
 
 def test_dmesg_problems_match_words_only():
