@@ -62,6 +62,17 @@ static inline int fa_map(int fd, void *dst, void *src, unsigned long len, uint64
 	return err;
 }
 
+static inline int fa_mapv(int fd, const struct fa_iovec *vec, uint32_t count, uint32_t flags,
+			  int64_t *mapped)
+{
+	struct fa_mapv v = { .vec = (uintptr_t)vec, .count = count, .flags = flags, .mapped = -1 };
+	int err = ioctl(fd, FA_IOC_MAPV, &v) ? errno : 0;
+
+	if (mapped)
+		*mapped = v.mapped;
+	return err;
+}
+
 static inline int fa_release(int fd, void *start, unsigned long len)
 {
 	struct fa_range r = { .start = (uintptr_t)start, .len = len };

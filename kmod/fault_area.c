@@ -86,6 +86,8 @@ static struct {
 	int (*mem_cgroup_charge)(struct folio *folio, struct mm_struct *mm, gfp_t gfp);
 	int (*mmu_notifier_start)(struct mmu_notifier_range *range);
 	void (*mmu_notifier_end)(struct mmu_notifier_range *range);
+	void (*flush_tlb_mm_range)(struct mm_struct *mm, unsigned long start, unsigned long end,
+				   unsigned int stride_shift, bool freed_tables);
 	void (*force_fatal_sig)(int sig);
 	void (*lru_add_drain)(void);
 	bool (*folio_free_swap)(struct folio *folio);
@@ -111,6 +113,7 @@ static const struct {
 	{ "__mem_cgroup_charge", (void **)&fa_k.mem_cgroup_charge },
 	{ "__mmu_notifier_invalidate_range_start", (void **)&fa_k.mmu_notifier_start },
 	{ "__mmu_notifier_invalidate_range_end", (void **)&fa_k.mmu_notifier_end },
+	{ "flush_tlb_mm_range", (void **)&fa_k.flush_tlb_mm_range },
 	{ "force_fatal_sig", (void **)&fa_k.force_fatal_sig },
 	{ "lru_add_drain", (void **)&fa_k.lru_add_drain },
 	{ "folio_free_swap", (void **)&fa_k.folio_free_swap },
@@ -618,8 +621,23 @@ static int fa_do_prepare(struct fa_file *ff, struct fa_prepare *p)
 
 /* ---- FA_IOC_MAP ----------------------------------------------------------- */
 
+/* A user range every ioctl accepts: page aligned, not empty, below TASK_SIZE. */
+static bool fa_range_ok(__u64 start, __u64 len)
+{
+	return len && PAGE_ALIGNED(start) && PAGE_ALIGNED(len) &&
+	       start + len > start && start + len <= TASK_SIZE;
+}
+
+/* FA_IOC_MAP's arguments, and each FA_IOC_MAPV element's: good ranges, known flags, no overlap. */
+static bool fa_map_args_ok(__u64 dst, __u64 src, __u64 len, __u64 flags)
+{
+	return fa_range_ok(dst, len) && fa_range_ok(src, len) && !(flags & ~FA_MAP_COPY) &&
+	       !(dst < src + len && src < dst + len);
+}
+
 struct fa_map_ctx {
 	unsigned long dst, src;
+	unsigned long left;	/* pages of the call from dst on: the longest run a move may take */
 	struct mm_struct *mm;
 	pmd_t *src_pmd;		/* src's pmd entry, found by fa_src_folio() (see fa_lock_ptes()) */
 	struct vm_area_struct *dst_vma, *src_vma;
@@ -875,17 +893,78 @@ static bool fa_folio_exclusive(struct folio *folio)
 }
 
 /*
- * Move: the src pte goes onto the dst marker, the folio follows it into
- * the dst VMA's anon_vma and index.  The folio lock and the src anon_vma
- * write lock keep rmap walkers (reclaim, migration) off it meanwhile, as
- * in mainline's UFFDIO_MOVE.
+ * One pte of a move, i pages into its run: src's pte goes onto dst's
+ * marker and the folio follows it into dst's anon_vma and index.  With
+ * flush, src's TLB entry is flushed at the clear; without (a run of more
+ * pages), the caller flushes the run before it drops the pte locks.  A pin
+ * that gup_fast took between the caller's checks and the clear puts the
+ * pte back: EBUSY (gup_fast checks the pte again after pinning, so a pin
+ * taken after the clear is dropped by gup_fast itself).  Caller holds the
+ * folio lock, the anon_vma write lock and both pte locks.
  */
-static int fa_move_one(struct fa_map_ctx *c, struct folio *folio, pte_t orig_src)
+static int fa_move_pte(struct fa_map_ctx *c, struct folio *folio, unsigned long i, pte_t *dst_pte,
+		       pte_t *src_pte, bool flush)
+{
+	unsigned long src = c->src + i * PAGE_SIZE, dst = c->dst + i * PAGE_SIZE;
+	pte_t pte = flush ? fa_k.ptep_clear_flush(c->src_vma, src, src_pte) :
+			    ptep_get_and_clear(c->mm, src, src_pte);
+
+	if (folio_maybe_dma_pinned(folio)) {
+		set_pte_at(c->mm, src, src_pte, pte);
+		return -EBUSY;
+	}
+	fa_k.folio_move_anon_rmap(folio, c->dst_vma);
+	folio->index = linear_page_index(c->dst_vma, dst);
+	/* The dst pte held a marker: nothing to flush there. */
+	set_pte_at(c->mm, dst, dst_pte, fa_mkpte(c->dst_vma, &folio->page));
+	return 0;
+}
+
+/*
+ * The folio of the pte i pages into a run, locked, if it moves as simply
+ * as the run's first: present, order 0, anonymous, exclusive, mapped once,
+ * unpinned, of the anon_vma the caller holds, onto a marker.  NULL ends the
+ * run there; that page then goes through fa_map_page() on its own, with all
+ * its checks and waits.  Caller holds both pte locks (the folio stays
+ * mapped), so the folio lock is only tried.
+ */
+static struct folio *fa_run_folio(struct fa_map_ctx *c, struct anon_vma *anon_vma, unsigned long i,
+				  pte_t *dst_pte, pte_t *src_pte)
+{
+	pte_t orig = ptep_get(src_pte);
+	struct folio *folio;
+
+	if (!pte_present(orig) || !fa_is_marker(ptep_get(dst_pte)))
+		return NULL;
+	folio = fa_k.vm_normal_folio(c->src_vma, c->src + i * PAGE_SIZE, orig);
+	if (!folio || folio_test_large(folio) || !folio_test_anon(folio) || folio_test_ksm(folio) ||
+	    !folio_trylock(folio))
+		return NULL;
+	if ((unsigned long)folio->mapping != ((unsigned long)anon_vma | PAGE_MAPPING_ANON) ||
+	    !PageAnonExclusive(&folio->page) || folio_mapcount(folio) != 1 ||
+	    folio_maybe_dma_pinned(folio)) {
+		folio_unlock(folio);
+		return NULL;
+	}
+	return folio;
+}
+
+/*
+ * Move up to n pages from c->src onto the markers from c->dst, n within one
+ * src and one dst page table and VMA (fa_run_pages()).  The first page is
+ * the folio fa_src_folio() found; the pages after it follow under the same
+ * locks while each moves as simply (fa_run_folio()).  The folio lock and
+ * the src anon_vma write lock keep rmap walkers (reclaim, migration) off
+ * each folio meanwhile, as in mainline's UFFDIO_MOVE.  Returns the pages
+ * moved (>= 1) or -errno.
+ */
+static int fa_move(struct fa_map_ctx *c, struct folio *folio, pte_t orig_src, unsigned long n)
 {
 	struct mmu_notifier_range range;
 	struct anon_vma *anon_vma;
 	spinlock_t *dst_ptl, *src_ptl;
-	pte_t *dst_pte, *src_pte, pte;
+	pte_t *dst_pte, *src_pte;
+	unsigned long done;
 	int err;
 
 	/*
@@ -893,7 +972,7 @@ static int fa_move_one(struct fa_map_ctx *c, struct folio *folio, pte_t orig_src
 	 * call: a sleepable range, started before any lock is taken.
 	 */
 	might_sleep();
-	mmu_notifier_range_init(&range, MMU_NOTIFY_CLEAR, 0, c->mm, c->src, c->src + PAGE_SIZE);
+	mmu_notifier_range_init(&range, MMU_NOTIFY_CLEAR, 0, c->mm, c->src, c->src + n * PAGE_SIZE);
 	if (mm_has_notifiers(c->mm)) {
 		range.flags |= MMU_NOTIFIER_RANGE_BLOCKABLE;
 		fa_k.mmu_notifier_start(&range);
@@ -917,19 +996,27 @@ static int fa_move_one(struct fa_map_ctx *c, struct folio *folio, pte_t orig_src
 		err = -EBUSY;
 		goto err_ptes;
 	}
-	pte = fa_k.ptep_clear_flush(c->src_vma, c->src, src_pte);
-	if (folio_maybe_dma_pinned(folio)) {
-		/* pinned by gup_fast between the check and the clear */
-		set_pte_at(c->mm, c->src, src_pte, pte);
-		err = -EBUSY;
+	err = fa_move_pte(c, folio, 0, dst_pte, src_pte, n == 1);
+	if (err)
 		goto err_ptes;
+	for (done = 1; done < n; done++) {
+		struct folio *next = fa_run_folio(c, anon_vma, done, dst_pte + done, src_pte + done);
+
+		if (!next)
+			break;
+		err = fa_move_pte(c, next, done, dst_pte + done, src_pte + done, false);
+		folio_unlock(next);
+		if (err)
+			break;	/* pinned meanwhile: its pte is back; the run ends before it */
 	}
-	fa_k.folio_move_anon_rmap(folio, c->dst_vma);
-	folio->index = linear_page_index(c->dst_vma, c->dst);
-	pte = fa_mkpte(c->dst_vma, &folio->page);
-	/* The dst pte held a marker: nothing to flush there. */
-	set_pte_at(c->mm, c->dst, dst_pte, pte);
-	err = 0;
+	/*
+	 * One flush for the run's src ptes, before the pte locks go: until then
+	 * no fault can put a new page in a src slot that another CPU may still
+	 * translate to the page that is now at dst (kmod/README.md, FA_IOC_MAPV).
+	 */
+	if (n > 1)
+		fa_k.flush_tlb_mm_range(c->mm, c->src, c->src + done * PAGE_SIZE, PAGE_SHIFT, false);
+	err = done;
 err_ptes:
 	fa_unlock_ptes(dst_pte, src_pte, dst_ptl, src_ptl);
 err_anon_vma:
@@ -995,7 +1082,23 @@ err_folio:
 
 #define FA_MAP_RETRIES 10000	/* races that resolve; past this, a livelock: EBUSY */
 
-/* One page, dst marker <- src page.  Caller holds mmap_read_lock. */
+/*
+ * The pages a move from c->dst/c->src may take at once: c->left, within one
+ * src and one dst page table (their pte locks are held for the run) and
+ * within both VMAs (fa_map_vmas() checked these).
+ */
+static unsigned long fa_run_pages(struct fa_map_ctx *c)
+{
+	unsigned long n = c->left;
+
+	n = min(n, (pmd_addr_end(c->src, c->src_vma->vm_end) - c->src) >> PAGE_SHIFT);
+	return min(n, (pmd_addr_end(c->dst, c->dst_vma->vm_end) - c->dst) >> PAGE_SHIFT);
+}
+
+/*
+ * Pages from c->dst <- c->src: one for a copy, a run for a move.  Returns
+ * the pages placed (>= 1) or -errno.  Caller holds mmap_read_lock.
+ */
 static int fa_map_page(struct fa_map_ctx *c)
 {
 	struct folio *folio;
@@ -1009,8 +1112,11 @@ static int fa_map_page(struct fa_map_ctx *c)
 		folio = fa_src_folio(c, &orig_src);
 		if (IS_ERR(folio)) {
 			err = PTR_ERR(folio);
+		} else if (c->copy) {
+			err = fa_copy_one(c, orig_src) ?: 1;
+			folio_put(folio);
 		} else {
-			err = c->copy ? fa_copy_one(c, orig_src) : fa_move_one(c, folio, orig_src);
+			err = fa_move(c, folio, orig_src, fa_run_pages(c));
 			folio_put(folio);
 		}
 		if (err != -EAGAIN)
@@ -1053,22 +1159,23 @@ static int fa_map_vmas(struct fa_map_ctx *c)
 
 /*
  * Caller holds mmap_read_lock(ff->mm).  As mainline's move_pages(), a
- * reschedule and a fatal-signal check before every page after the first:
- * SIGKILL ends it with -EINTR, m->mapped the bytes done.
+ * reschedule and a fatal-signal check before every page (or run) after the
+ * first: SIGKILL ends it with -EINTR, m->mapped the bytes done.  With runs
+ * (FA_IOC_MAPV), a move takes the pages that share its page tables at once.
  */
-static int fa_map(struct fa_file *ff, struct fa_map *m)
+static int fa_map(struct fa_file *ff, struct fa_map *m, bool runs)
 {
 	struct fa_map_ctx c = { .mm = ff->mm, .copy = m->flags & FA_MAP_COPY, .dst_vma = NULL };
 	unsigned long off;
 	bool ours;
-	int err;
+	int n;
 
 	rcu_read_lock();
 	ours = fa_covered(ff, m->dst, m->dst + m->len);
 	rcu_read_unlock();
 	if (!ours)
 		return -EINVAL;
-	for (off = 0; off < m->len; off += PAGE_SIZE) {
+	for (off = 0; off < m->len; off += (unsigned long)n << PAGE_SHIFT) {
 		if (off) {
 			cond_resched();
 			if (fatal_signal_pending(current))
@@ -1076,16 +1183,17 @@ static int fa_map(struct fa_file *ff, struct fa_map *m)
 		}
 		c.dst = m->dst + off;
 		c.src = m->src + off;
-		err = fa_map_vmas(&c);
-		if (!err) {
+		c.left = runs ? (m->len - off) >> PAGE_SHIFT : 1;
+		n = fa_map_vmas(&c);
+		if (!n) {
 			trace_fa_map_page_enter(c.dst, c.src);
-			err = fa_map_page(&c);
-			trace_fa_map_page_exit(err);
+			n = fa_map_page(&c);	/* pages placed, or -errno */
+			trace_fa_map_page_exit(min(n, 0));
 		}
-		if (err)
-			return err;
-		m->mapped += PAGE_SIZE;
-		atomic64_inc(&ff->pages_mapped);
+		if (n < 0)
+			return n;
+		m->mapped += (unsigned long)n << PAGE_SHIFT;
+		atomic64_add(n, &ff->pages_mapped);
 	}
 	return 0;
 }
@@ -1097,9 +1205,61 @@ static int fa_do_map(struct fa_file *ff, struct fa_map *m)
 	if (mmap_read_lock_killable(ff->mm))
 		return -EINTR;
 	trace_fa_map_enter(m->dst, m->src, m->len, m->flags);
-	err = fa_map(ff, m);
+	err = fa_map(ff, m, false);
 	trace_fa_map_exit(err);
 	mmap_read_unlock(ff->mm);
+	return err;
+}
+
+/* ---- FA_IOC_MAPV ---------------------------------------------------------- */
+
+/*
+ * Every element as FA_IOC_MAP, in order, under one mmap_read_lock; a move
+ * takes its element's pages in runs (fa_map()).  An invalid element fails
+ * the call before any page moves.  v->mapped sums the elements' bytes.
+ */
+static int fa_do_mapv(struct fa_file *ff, struct fa_mapv *v)
+{
+	struct fa_iovec *iov;
+	int err = 0;
+	u32 i;
+
+	iov = kvmalloc_array(v->count, sizeof(*iov), GFP_KERNEL);
+	if (!iov)
+		return -ENOMEM;
+	if (copy_from_user(iov, u64_to_user_ptr(v->vec), array_size(v->count, sizeof(*iov)))) {
+		err = -EFAULT;
+		goto err_iov;
+	}
+	for (i = 0; i < v->count; i++) {
+		if (!fa_map_args_ok(iov[i].dst, iov[i].src, iov[i].len, v->flags)) {
+			err = -EINVAL;
+			goto err_iov;
+		}
+	}
+	if (mmap_read_lock_killable(ff->mm)) {
+		err = -EINTR;
+		goto err_iov;
+	}
+	for (i = 0; i < v->count && !err; i++) {
+		struct fa_map m = { .dst = iov[i].dst, .src = iov[i].src, .len = iov[i].len,
+				    .flags = v->flags };
+
+		if (i) {
+			cond_resched();
+			if (fatal_signal_pending(current)) {
+				err = -EINTR;
+				break;
+			}
+		}
+		trace_fa_map_enter(m.dst, m.src, m.len, m.flags);
+		err = fa_map(ff, &m, true);
+		trace_fa_map_exit(err);
+		v->mapped += m.mapped;
+	}
+	mmap_read_unlock(ff->mm);
+err_iov:
+	kvfree(iov);
 	return err;
 }
 
@@ -1183,12 +1343,6 @@ static long fa_gup(unsigned long start, unsigned long npages)
 }
 
 /* ---- the device -------------------------------------------------------------- */
-
-static bool fa_range_ok(__u64 start, __u64 len)
-{
-	return len && PAGE_ALIGNED(start) && PAGE_ALIGNED(len) &&
-	       start + len > start && start + len <= TASK_SIZE;
-}
 
 /*
  * 0 (SIGBUS), SIGBUS, SIGSEGV or a real-time signal, up to SIGRTMAX: those
@@ -1319,12 +1473,13 @@ union fa_args {
 	struct fa_range range;
 	struct fa_stats stats;
 	struct fa_gup gup;
+	struct fa_mapv mapv;
 };
 
 static bool fa_known_cmd(unsigned int cmd)
 {
 	return cmd == FA_IOC_PREPARE || cmd == FA_IOC_MAP || cmd == FA_IOC_RELEASE ||
-	       cmd == FA_IOC_STATS || cmd == FA_IOC_GUP;
+	       cmd == FA_IOC_STATS || cmd == FA_IOC_GUP || cmd == FA_IOC_MAPV;
 }
 
 /* EINVAL for arguments no state can make valid; 0 otherwise. */
@@ -1337,9 +1492,9 @@ static int fa_validate(unsigned int cmd, union fa_args *u)
 			return -EINVAL;
 		return 0;
 	case FA_IOC_MAP:
-		if (!fa_range_ok(u->map.dst, u->map.len) || !fa_range_ok(u->map.src, u->map.len) ||
-		    (u->map.flags & ~FA_MAP_COPY) ||
-		    (u->map.dst < u->map.src + u->map.len && u->map.src < u->map.dst + u->map.len))
+		return fa_map_args_ok(u->map.dst, u->map.src, u->map.len, u->map.flags) ? 0 : -EINVAL;
+	case FA_IOC_MAPV:
+		if (!u->mapv.count || u->mapv.count > FA_MAPV_MAX || (u->mapv.flags & ~FA_MAP_COPY))
 			return -EINVAL;
 		return 0;
 	case FA_IOC_RELEASE:
@@ -1382,6 +1537,13 @@ static long fa_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		if (err)
 			atomic64_inc(&ff->map_errors);
 		break;
+	case FA_IOC_MAPV:
+		u.mapv.mapped = 0;
+		if (!err)
+			err = fa_do_mapv(ff, &u.mapv);
+		if (err)
+			atomic64_inc(&ff->map_errors);
+		break;
 	case FA_IOC_RELEASE:
 		if (!err)
 			err = fa_do_release(ff, &u.range);
@@ -1397,7 +1559,7 @@ static long fa_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		u.gup.pinned = err ? err : fa_gup(u.gup.start, u.gup.npages);
 		break;
 	}
-	/* (out) fields go back on failure too: fa_map.mapped counts the pages done. */
+	/* (out) fields go back on failure too: fa_map(v).mapped counts the pages done. */
 	if ((_IOC_DIR(cmd) & _IOC_READ) && copy_to_user(uarg, &u, _IOC_SIZE(cmd)))
 		return -EFAULT;
 	return err;

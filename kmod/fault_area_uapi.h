@@ -57,11 +57,32 @@ struct fa_gup {
 	__s64 pinned;	/* (out) pages returned, or -errno */
 };
 
+/*
+ * FA_IOC_MAPV: FA_IOC_MAP of many ranges in one call.  Each element follows
+ * FA_IOC_MAP's rules and errors, in order; the first error ends the call.
+ * The pages of one element that share their src and dst page tables move
+ * under one lock hold with one TLB flush (kmod/README.md).
+ */
+struct fa_iovec {
+	__u64 dst;	/* (in) as fa_map.dst */
+	__u64 src;	/* (in) as fa_map.src */
+	__u64 len;	/* (in) as fa_map.len */
+};
+
+struct fa_mapv {
+	__u64 vec;	/* (in) user pointer to struct fa_iovec[count] */
+	__u32 count;	/* (in) 1..FA_MAPV_MAX */
+	__u32 flags;	/* (in) 0 or FA_MAP_COPY */
+	__s64 mapped;	/* (out) bytes placed; on error, the bytes done before it */
+};
+#define FA_MAPV_MAX	1024
+
 #define FA_IOC_MAGIC	0xFA
 #define FA_IOC_PREPARE	_IOWR(FA_IOC_MAGIC, 0x01, struct fa_prepare)
 #define FA_IOC_MAP	_IOWR(FA_IOC_MAGIC, 0x02, struct fa_map)
 #define FA_IOC_RELEASE	_IOW(FA_IOC_MAGIC, 0x03, struct fa_range)
 #define FA_IOC_STATS	_IOR(FA_IOC_MAGIC, 0x04, struct fa_stats)
 #define FA_IOC_GUP	_IOWR(FA_IOC_MAGIC, 0x05, struct fa_gup)
+#define FA_IOC_MAPV	_IOWR(FA_IOC_MAGIC, 0x06, struct fa_mapv)
 
 #endif /* _UAPI_FAULT_AREA_H */

@@ -33,6 +33,18 @@ class Gup(ctypes.Structure):
     _fields_ = [("start", ctypes.c_uint64), ("npages", ctypes.c_uint64), ("pinned", ctypes.c_int64)]
 
 
+class Iovec(ctypes.Structure):
+    _fields_ = [("dst", ctypes.c_uint64), ("src", ctypes.c_uint64), ("len", ctypes.c_uint64)]
+
+
+class Mapv(ctypes.Structure):
+    _fields_ = [("vec", ctypes.c_uint64), ("count", ctypes.c_uint32), ("flags", ctypes.c_uint32),
+                ("mapped", ctypes.c_int64)]
+
+
+MAPV_MAX = 1024
+
+
 # asm-generic/ioctl.h encoding: dir << 30 | size << 16 | type << 8 | nr
 _WRITE, _READ = 1, 2
 MAGIC = 0xFA
@@ -47,7 +59,9 @@ IOC_MAP = _ioc(_READ | _WRITE, 0x02, Map)
 IOC_RELEASE = _ioc(_WRITE, 0x03, Range)
 IOC_STATS = _ioc(_READ, 0x04, Stats)
 IOC_GUP = _ioc(_READ | _WRITE, 0x05, Gup)
+IOC_MAPV = _ioc(_READ | _WRITE, 0x06, Mapv)
 
-STRUCTS = {"fa_prepare": Prepare, "fa_map": Map, "fa_range": Range, "fa_stats": Stats, "fa_gup": Gup}
+STRUCTS = {"fa_prepare": Prepare, "fa_map": Map, "fa_range": Range, "fa_stats": Stats, "fa_gup": Gup,
+           "fa_iovec": Iovec, "fa_mapv": Mapv}
 IOCTLS = {"FA_IOC_PREPARE": IOC_PREPARE, "FA_IOC_MAP": IOC_MAP, "FA_IOC_RELEASE": IOC_RELEASE,
-          "FA_IOC_STATS": IOC_STATS, "FA_IOC_GUP": IOC_GUP}
+          "FA_IOC_STATS": IOC_STATS, "FA_IOC_GUP": IOC_GUP, "FA_IOC_MAPV": IOC_MAPV}

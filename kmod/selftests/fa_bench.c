@@ -8,6 +8,8 @@
  *   fa_bench hold BYTES             prepare BYTES, print "ready", wait for stdin EOF
  *   fa_bench place PAGES            FA_IOC_MAP vs UFFDIO_MOVE vs UFFDIO_COPY, ns/page,
  *                                   the methods taking turns in blocks
+ *   fa_bench batch PAGES            64 pages at once: FA_IOC_MAPV of one 64-page element vs
+ *                                   64 FA_IOC_MAP calls vs one 64-page UFFDIO_MOVE, ns/page
  *   fa_bench big PAGES              prepare PAGES, map each page, check VMAs unchanged
  */
 #define _GNU_SOURCE
@@ -71,12 +73,30 @@ static void hold(unsigned long bytes)
 		;
 }
 
-/* Per-page ioctl times of one placement method, into t[]. */
-typedef int (*place_fn)(int fd, char *dst, char *src);
+/* One call of a placement method: per pages from src (filled) onto dst. */
+typedef int (*place_fn)(int fd, char *dst, char *src, unsigned long per);
 
-static int place_kmod(int fd, char *dst, char *src)
+struct method {
+	const char *name;
+	const char *area;	/* the area it places into: "fa" (prepared) or "uffd" (registered) */
+	place_fn fn;
+};
+
+static int place_kmod(int fd, char *dst, char *src, unsigned long per)
 {
-	return fa_map(fd, dst, src, PAGE, 0, NULL);
+	unsigned long i;
+	int err = 0;
+
+	for (i = 0; i < per && !err; i++)
+		err = fa_map(fd, dst + i * PAGE, src + i * PAGE, PAGE, 0, NULL);
+	return err;
+}
+
+static int place_kmod_mapv(int fd, char *dst, char *src, unsigned long per)
+{
+	struct fa_iovec v = { (uintptr_t)dst, (uintptr_t)src, per * PAGE };
+
+	return fa_mapv(fd, &v, 1, 0, NULL);
 }
 
 static int place_uffd(int fd, unsigned long req, void *arg)
@@ -84,29 +104,29 @@ static int place_uffd(int fd, unsigned long req, void *arg)
 	return ioctl(fd, req, arg) ? errno : 0;
 }
 
-static int place_uffd_move(int fd, char *dst, char *src)
+static int place_uffd_move(int fd, char *dst, char *src, unsigned long per)
 {
-	struct uffdio_move m = { .dst = (uintptr_t)dst, .src = (uintptr_t)src, .len = PAGE };
+	struct uffdio_move m = { .dst = (uintptr_t)dst, .src = (uintptr_t)src, .len = per * PAGE };
 
 	return place_uffd(fd, UFFDIO_MOVE, &m);
 }
 
-static int place_uffd_copy(int fd, char *dst, char *src)
+static int place_uffd_copy(int fd, char *dst, char *src, unsigned long per)
 {
-	struct uffdio_copy c = { .dst = (uintptr_t)dst, .src = (uintptr_t)src, .len = PAGE };
+	struct uffdio_copy c = { .dst = (uintptr_t)dst, .src = (uintptr_t)src, .len = per * PAGE };
 
 	return place_uffd(fd, UFFDIO_COPY, &c);
 }
 
-/* An area ready for a method: prepared (kmod) or registered MISSING (uffd). */
-static int place_setup(const char *method, char *area, unsigned long pages)
+/* An area ready for a method: prepared (fa) or registered MISSING (uffd). */
+static int place_setup(const char *area_kind, char *area, unsigned long pages)
 {
 	struct uffdio_api api = { .api = UFFD_API };
 	struct uffdio_register reg = { .range = { (uintptr_t)area, pages * PAGE },
 				       .mode = UFFDIO_REGISTER_MODE_MISSING };
 	int fd;
 
-	if (!strcmp(method, "fa_map")) {
+	if (!strcmp(area_kind, "fa")) {
 		fd = fa_open();
 		if (fd < 0 || fa_prepare(fd, area, pages * PAGE, 0, NULL))
 			die("prepare");
@@ -119,48 +139,45 @@ static int place_setup(const char *method, char *area, unsigned long pages)
 }
 
 #define PLACE_BLOCKS 16	/* the methods take turns, a block of pages each */
+#define MAX_METHODS 3
 
 /*
- * The methods take turns in blocks of pages, the first of each turn
- * rotating, so that drift in the machine (under TCG, other guests' and the
- * host's load) falls on every method alike rather than on whichever ran last.
+ * Each method places pages into an area of its own, per pages a call; the
+ * time of a call is divided by per.  The methods take turns in blocks of
+ * pages, the first of each turn rotating, so that drift in the machine
+ * (under TCG, other guests' and the host's load) falls on every method alike
+ * rather than on whichever ran last.
  */
-static void place(unsigned long pages)
+static void race(const char *mode, const struct method *methods, unsigned int nm,
+		 unsigned long pages, unsigned long per)
 {
-	static const struct {
-		const char *name;
-		place_fn fn;
-	} methods[] = {
-		{ "fa_map", place_kmod },
-		{ "uffdio_move", place_uffd_move },
-		{ "uffdio_copy", place_uffd_copy },
-	};
-	enum { NM = sizeof(methods) / sizeof(methods[0]) };
-	unsigned long block = (pages + PLACE_BLOCKS - 1) / PLACE_BLOCKS, b, i;
-	char *area[NM], *tmp[NM];
-	uint64_t *t[NM], sum[NM] = {};
-	int fd[NM];
+	unsigned long calls = pages / per, block = (calls + PLACE_BLOCKS - 1) / PLACE_BLOCKS, b, i;
+	char *area[MAX_METHODS], *tmp[MAX_METHODS];
+	uint64_t *t[MAX_METHODS], sum[MAX_METHODS] = {};
+	int fd[MAX_METHODS];
 	unsigned int k, m;
 
-	for (m = 0; m < NM; m++) {
-		area[m] = area_alloc(pages, false);
-		tmp[m] = area_alloc(1, false);
-		t[m] = calloc(pages, sizeof(*t[m]));
+	for (m = 0; m < nm; m++) {
+		area[m] = area_alloc(calls * per, false);
+		tmp[m] = area_alloc(per, false);
+		t[m] = calloc(calls, sizeof(*t[m]));
 		if (!area[m] || !tmp[m] || !t[m])
 			die("place setup");
-		fd[m] = place_setup(methods[m].name, area[m], pages);
+		fd[m] = place_setup(methods[m].area, area[m], calls * per);
 	}
-	for (b = 0; b * block < pages; b++)
-		for (k = 0; k < NM; k++) {
-			m = (b + k) % NM;
-			for (i = b * block; i < pages && i < (b + 1) * block; i++) {
+	for (b = 0; b * block < calls; b++)
+		for (k = 0; k < nm; k++) {
+			m = (b + k) % nm;
+			for (i = b * block; i < calls && i < (b + 1) * block; i++) {
+				unsigned long j;
 				uint64_t t0;
 				int err;
 
-				page_fill(tmp[m], 1, i);	/* a fresh page each time: not timed */
+				for (j = 0; j < per; j++)	/* fresh pages each time: not timed */
+					page_fill(tmp[m] + j * PAGE, 1, i * per + j);
 				t0 = now_ns();
-				err = methods[m].fn(fd[m], area[m] + i * PAGE, tmp[m]);
-				t[m][i] = now_ns() - t0;
+				err = methods[m].fn(fd[m], area[m] + i * per * PAGE, tmp[m], per);
+				t[m][i] = (now_ns() - t0) / per;
 				if (err) {
 					errno = err;
 					die(methods[m].name);
@@ -168,23 +185,48 @@ static void place(unsigned long pages)
 				sum[m] += t[m][i];
 			}
 		}
-	printf("{\"mode\": \"place\", \"pages\": %lu, \"blocks\": %d", pages, PLACE_BLOCKS);
-	for (m = 0; m < NM; m++) {
-		for (i = 0; i < pages; i++)
+	printf("{\"mode\": \"%s\", \"pages\": %lu, \"pages_per_call\": %lu, \"blocks\": %d", mode,
+	       calls * per, per, PLACE_BLOCKS);
+	for (m = 0; m < nm; m++) {
+		for (i = 0; i < calls * per; i++)
 			if (!page_check(area[m] + i * PAGE, 1, i)) {
 				fprintf(stderr, "fa_bench: %s: page %lu wrong\n", methods[m].name, i);
 				exit(1);
 			}
 		printf(", \"%s\": {\"mean_ns\": %.1f, \"median_ns\": %llu, \"p99_ns\": %llu}",
-		       methods[m].name, (double)sum[m] / pages,
-		       (unsigned long long)percentile(t[m], pages, 0.5),
-		       (unsigned long long)percentile(t[m], pages, 0.99));
+		       methods[m].name, (double)sum[m] / calls,
+		       (unsigned long long)percentile(t[m], calls, 0.5),
+		       (unsigned long long)percentile(t[m], calls, 0.99));
 		close(fd[m]);
-		munmap(area[m], pages * PAGE);
-		munmap(tmp[m], PAGE);
+		munmap(area[m], calls * per * PAGE);
+		munmap(tmp[m], per * PAGE);
 		free(t[m]);
 	}
 	printf("}\n");
+}
+
+static void place(unsigned long pages)
+{
+	static const struct method methods[] = {
+		{ "fa_map", "fa", place_kmod },
+		{ "uffdio_move", "uffd", place_uffd_move },
+		{ "uffdio_copy", "uffd", place_uffd_copy },
+	};
+
+	race("place", methods, 3, pages, 1);
+}
+
+#define BATCH 64	/* pages placed at once by batch */
+
+static void batch(unsigned long pages)
+{
+	static const struct method methods[] = {
+		{ "fa_mapv", "fa", place_kmod_mapv },
+		{ "fa_map", "fa", place_kmod },
+		{ "uffdio_move", "uffd", place_uffd_move },
+	};
+
+	race("batch", methods, 3, pages, BATCH);
 }
 
 static void big(unsigned long pages)
@@ -232,10 +274,13 @@ int main(int argc, char **argv)
 		hold(n);
 	else if (argc > 2 && !strcmp(argv[1], "place") && n)
 		place(n);
+	else if (argc > 2 && !strcmp(argv[1], "batch") && n >= BATCH)
+		batch(n);
 	else if (argc > 2 && !strcmp(argv[1], "big") && n)
 		big(n);
 	else {
-		fprintf(stderr, "usage: fa_bench zero-fill PAGES [REPS] | hold BYTES | place PAGES | big PAGES\n");
+		fprintf(stderr, "usage: fa_bench zero-fill PAGES [REPS] | hold BYTES | place PAGES | "
+			"batch PAGES | big PAGES\n");
 		return 2;
 	}
 	return 0;

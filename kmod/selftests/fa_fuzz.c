@@ -7,7 +7,8 @@
  * FUZZ_THREADS threads throw random ioctls at /dev/fault_area: random
  * numbers, sizes and flags, argument pointers that are NULL, kernel,
  * unmapped or cut by an inaccessible page, and ranges that are unaligned, huge,
- * in the kernel, above TASK_SIZE, overlapping, unmapped or across two VMAs.
+ * in the kernel, above TASK_SIZE, overlapping, unmapped or across two VMAs,
+ * alone (FA_IOC_MAP) or as FA_IOC_MAPV vectors of up to FA_MAPV_MAX + 1.
  * Meanwhile two live threads fault and map on the same areas, and a
  * verifier on a second open file migrates its own area over and over and
  * checks every page.  Every return must be success or a documented errno
@@ -87,8 +88,9 @@ static uint64_t pick_len(uint64_t *s)
 
 static unsigned long pick_cmd(uint64_t *s)
 {
-	static const unsigned long valid[] = { FA_IOC_PREPARE, FA_IOC_MAP, FA_IOC_RELEASE, FA_IOC_STATS, FA_IOC_GUP };
-	unsigned long c = valid[rnd(s) % 5];
+	static const unsigned long valid[] = { FA_IOC_PREPARE, FA_IOC_MAP, FA_IOC_RELEASE, FA_IOC_STATS,
+					       FA_IOC_GUP, FA_IOC_MAPV };
+	unsigned long c = valid[rnd(s) % 6];
 
 	switch (rnd(s) % 10) {
 	case 0:		/* same number, another size */
@@ -104,9 +106,39 @@ static unsigned long pick_cmd(uint64_t *s)
 	}
 }
 
+/* every element the kernel may read is a fuzzed range, never stray memory (it could name any src) */
+static __thread struct fa_iovec t_vec[FA_MAPV_MAX + 1];
+
+/*
+ * An FA_IOC_MAPV vector of count elements: a good one of fuzzed ranges
+ * mostly, else NULL, kernel, unmapped, or cut short by an inaccessible page.
+ */
+static uint64_t pick_vec(uint64_t *s, uint32_t count)
+{
+	uint32_t i;
+
+	for (i = 0; i < count && i <= FA_MAPV_MAX; i++)
+		t_vec[i] = (struct fa_iovec){ pick_addr(s), pick_addr(s), pick_len(s) };
+	switch (rnd(s) % 12) {
+	case 0:
+		return 0;
+	case 1:
+		return 0xffff888000001000ULL;
+	case 2:
+		return (uintptr_t)hole;
+	case 3:
+		memcpy(cut + PAGE - sizeof(t_vec[0]), t_vec, sizeof(t_vec[0]));
+		return (uintptr_t)(cut + PAGE - sizeof(t_vec[0]));	/* the second element is inaccessible */
+	default:
+		return (uintptr_t)t_vec;
+	}
+}
+
 /* The argument struct, laid out for the command's number (kmod/fault_area_uapi.h). */
 static void fill_args(uint64_t *s, unsigned long cmd, uint64_t *w)
 {
+	static const uint32_t counts[] = { 0, 1, 2, 3, 8, FA_MAPV_MAX, FA_MAPV_MAX + 1, ~0U };
+	uint32_t count;
 	static const uint32_t signos[] = { 0, SIGBUS, SIGUSR1, SIGKILL, SIGSTOP, 65, 1000, ~0U, 34, 64 };
 	int i;
 
@@ -128,6 +160,11 @@ static void fill_args(uint64_t *s, unsigned long cmd, uint64_t *w)
 		break;
 	case 0x05:	/* gup: start, npages */
 		w[1] = rnd(s) % 8 ? 1 + rnd(s) % (2 * AREA_PAGES) : rnd(s);
+		break;
+	case 0x06:	/* mapv: vec, count | flags << 32 */
+		count = counts[rnd(s) % 8];
+		w[0] = pick_vec(s, count);
+		w[1] = count | (uint64_t)(rnd(s) % 4 ? rnd(s) % 2 : (uint32_t)rnd(s)) << 32;
 		break;
 	}
 }

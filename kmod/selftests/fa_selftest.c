@@ -601,27 +601,45 @@ static void test_map_enoent_partial(void)
 	CHECK(!(pagemap(g_area + 2 * PAGE) & PM_PRESENT), "page 2 mapped");
 }
 
-static void test_map_ebusy_after_fork(void)
+/* Fork a child that shares our pages until release_child(): it waits for the pipe to close. */
+static pid_t sharing_child(int *pipe_w)
 {
 	int pfd[2];
 	char c;
 	pid_t pid;
 
-	setup(1, 0);
-	page_fill(t_tmp, SEED, 0);
 	CHECK(pipe(pfd) == 0, "pipe");
 	pid = fork();
+	CHECK(pid >= 0, "fork: %s", strerror(errno));
 	if (pid == 0) {
 		close(pfd[1]);
 		if (read(pfd[0], &c, 1) < 0)
 			_exit(1);
-		_exit(0);	/* holds the shared page until the parent is done */
+		_exit(0);
 	}
+	close(pfd[0]);
+	*pipe_w = pfd[1];
+	return pid;
+}
+
+static void release_child(pid_t pid, int pipe_w)
+{
+	close(pipe_w);
+	waitpid(pid, NULL, 0);
+}
+
+static void test_map_ebusy_after_fork(void)
+{
+	int pipe_w;
+	pid_t pid;
+
+	setup(1, 0);
+	page_fill(t_tmp, SEED, 0);
+	pid = sharing_child(&pipe_w);
 	CHECK_ERR(fa_map(g_fd, g_area, t_tmp, PAGE, 0, NULL), EBUSY);
 	CHECK_ERR(fa_map(g_fd, g_area, t_tmp, PAGE, FA_MAP_COPY, NULL), 0);
 	check_pages(g_area, 0, 1);
-	close(pfd[1]);
-	waitpid(pid, NULL, 0);
+	release_child(pid, pipe_w);
 }
 
 static int io_uring_register_buffer(void *p, size_t len)
@@ -1706,6 +1724,200 @@ static void test_sigkill_ends_map(void)
 	sigkill_bounded(op_map_many, "MAP of 131072 pages");
 }
 
+/* ---- FA_IOC_MAPV ------------------------------------------------------------ */
+
+/* n pages of src holding area pages first.. first+n-1, their pfns in pfn[] (pagemap: root). */
+static char *mapv_src(unsigned long n, unsigned long first, uint64_t *pfn)
+{
+	char *src = area_alloc(n, false);
+	unsigned long i;
+
+	CHECK(src, "mmap: %s", strerror(errno));
+	for (i = 0; i < n; i++) {
+		page_fill(src + i * PAGE, SEED, first + i);
+		pfn[i] = PM_PFN(pagemap(src + i * PAGE));
+		CHECK(pfn[i], "no pfn for src page %lu (not root?)", i);
+	}
+	return src;
+}
+
+/* One element of 64 pages: every page moved (its pfn kept), src left empty. */
+static void test_mapv_moves_a_run(void)
+{
+	uint64_t pfn[64];
+	struct fa_iovec v;
+	int64_t mapped;
+	char *src;
+	int i;
+
+	setup(64, 0);
+	src = mapv_src(64, 0, pfn);
+	v = (struct fa_iovec){ (uintptr_t)g_area, (uintptr_t)src, 64 * PAGE };
+	CHECK_ERR(fa_mapv(g_fd, &v, 1, 0, &mapped), 0);
+	CHECK(mapped == 64 * PAGE, "mapped %lld", (long long)mapped);
+	for (i = 0; i < 64; i++) {
+		CHECK(PM_PFN(pagemap(g_area + i * PAGE)) == pfn[i], "page %d: copied, not moved", i);
+		CHECK(!(pagemap(src + i * PAGE) & PM_PRESENT), "src page %d still present", i);
+	}
+	check_pages(g_area, 0, 64);
+	CHECK(stats().pages_mapped == 64, "pages_mapped %llu", (unsigned long long)stats().pages_mapped);
+	CHECK(g_sigs == 0, "signals: %d", g_sigs);
+}
+
+/* Pages that are not contiguous: 16 one-page elements onto dst pages in another order. */
+static void test_mapv_scattered(void)
+{
+	struct fa_iovec v[16];
+	uint64_t pfn[16];
+	char *src;
+	int i;
+
+	setup(16, 0);
+	src = area_alloc(16, false);
+	CHECK(src, "mmap: %s", strerror(errno));
+	for (i = 0; i < 16; i++) {
+		int dst = (i * 7) % 16;
+
+		page_fill(src + i * PAGE, SEED, dst);
+		pfn[i] = PM_PFN(pagemap(src + i * PAGE));
+		v[i] = (struct fa_iovec){ (uintptr_t)(g_area + dst * PAGE), (uintptr_t)(src + i * PAGE), PAGE };
+	}
+	CHECK_ERR(fa_mapv(g_fd, v, 16, 0, NULL), 0);
+	for (i = 0; i < 16; i++)
+		CHECK(PM_PFN(pagemap(g_area + ((i * 7) % 16) * PAGE)) == pfn[i], "element %d: not moved", i);
+	check_pages(g_area, 0, 16);
+}
+
+/* An element whose src crosses a 2 MiB boundary: the run ends at the page table, the next one goes on. */
+static void test_mapv_run_crosses_page_tables(void)
+{
+	const unsigned long huge = 512 * PAGE;
+	uint64_t pfn[8];
+	struct fa_iovec v;
+	char *big, *src;
+	int i;
+
+	setup(16, 0);
+	big = mmap(NULL, 2 * huge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CHECK(big != MAP_FAILED, "mmap: %s", strerror(errno));
+	madvise(big, 2 * huge, MADV_NOHUGEPAGE);
+	/* 3 pages before a 2 MiB boundary that leaves them, and the 5 after it, inside big */
+	src = (char *)(((uintptr_t)big + 3 * PAGE + huge - 1) & ~(huge - 1)) - 3 * PAGE;
+	for (i = 0; i < 8; i++) {
+		page_fill(src + i * PAGE, SEED, 4 + i);
+		pfn[i] = PM_PFN(pagemap(src + i * PAGE));
+	}
+	v = (struct fa_iovec){ (uintptr_t)(g_area + 4 * PAGE), (uintptr_t)src, 8 * PAGE };
+	CHECK_ERR(fa_mapv(g_fd, &v, 1, 0, NULL), 0);
+	for (i = 0; i < 8; i++)
+		CHECK(PM_PFN(pagemap(g_area + (4 + i) * PAGE)) == pfn[i], "page %d: not moved", 4 + i);
+	check_pages(g_area, 4, 8);
+}
+
+static void test_mapv_einval(void)
+{
+	struct fa_iovec v[2];
+	uint64_t pfn[2];
+	int64_t mapped;
+	char *src;
+
+	setup(4, 0);
+	src = mapv_src(2, 0, pfn);
+	v[0] = (struct fa_iovec){ (uintptr_t)g_area, (uintptr_t)src, PAGE };
+	v[1] = (struct fa_iovec){ (uintptr_t)g_area + PAGE + 1, (uintptr_t)(src + PAGE), PAGE };
+	CHECK_ERR(fa_mapv(g_fd, v, 0, 0, NULL), EINVAL);
+	CHECK_ERR(fa_mapv(g_fd, v, FA_MAPV_MAX + 1, 0, NULL), EINVAL);
+	CHECK_ERR(fa_mapv(g_fd, v, 1, 2, NULL), EINVAL);
+	/* an element that is wrong fails the call before any page moves */
+	CHECK_ERR(fa_mapv(g_fd, v, 2, 0, &mapped), EINVAL);
+	CHECK(mapped == 0 && PM_PFN(pagemap(src)) == pfn[0], "element 0 moved before element 1 was checked");
+	v[1] = (struct fa_iovec){ (uintptr_t)(g_area + PAGE), (uintptr_t)g_area, 2 * PAGE };	/* overlap */
+	CHECK_ERR(fa_mapv(g_fd, v, 2, 0, NULL), EINVAL);
+	v[1] = (struct fa_iovec){ (uintptr_t)(g_area + PAGE), (uintptr_t)(src + PAGE), 0 };
+	CHECK_ERR(fa_mapv(g_fd, v, 2, 0, NULL), EINVAL);
+	CHECK(stats().map_errors == 6 && stats().pages_mapped == 0, "map_errors %llu, pages_mapped %llu",
+	      (unsigned long long)stats().map_errors, (unsigned long long)stats().pages_mapped);
+}
+
+static void test_mapv_efault_vec(void)
+{
+	setup(1, 0);
+	CHECK_ERR(fa_mapv(g_fd, (const struct fa_iovec *)8, 1, 0, NULL), EFAULT);
+}
+
+/* The first error ends the call: mapped counts the pages of the elements before it and its own. */
+static void test_mapv_partial_progress(void)
+{
+	struct fa_iovec v[3];
+	uint64_t pfn[8];
+	int64_t mapped;
+	char *src;
+
+	setup(8, 0);
+	src = mapv_src(8, 0, pfn);
+	CHECK(madvise(src + 3 * PAGE, PAGE, MADV_DONTNEED) == 0, "madvise: %s", strerror(errno));
+	v[0] = (struct fa_iovec){ (uintptr_t)g_area, (uintptr_t)src, 2 * PAGE };
+	v[1] = (struct fa_iovec){ (uintptr_t)(g_area + 2 * PAGE), (uintptr_t)(src + 2 * PAGE), 3 * PAGE };
+	v[2] = (struct fa_iovec){ (uintptr_t)(g_area + 5 * PAGE), (uintptr_t)(src + 5 * PAGE), 3 * PAGE };
+	CHECK_ERR(fa_mapv(g_fd, v, 3, 0, &mapped), ENOENT);	/* src page 3 is a hole */
+	CHECK(mapped == 3 * PAGE, "mapped %lld, want the 3 pages before the hole", (long long)mapped);
+	check_pages(g_area, 0, 3);
+	CHECK(!(pagemap(g_area + 5 * PAGE) & PM_PRESENT), "element 2 ran after the error");
+	CHECK(PM_PFN(pagemap(src + 5 * PAGE)) == pfn[5], "element 2's src moved");
+	/* EEXIST the same way: element 0 is in already */
+	v[0].src = (uintptr_t)(src + 5 * PAGE);
+	v[0].len = PAGE;
+	CHECK_ERR(fa_mapv(g_fd, v, 1, 0, &mapped), EEXIST);
+	CHECK(mapped == 0, "mapped %lld on EEXIST", (long long)mapped);
+}
+
+static void test_mapv_copy_keeps_src(void)
+{
+	struct fa_iovec v;
+	uint64_t pfn[4];
+	char *src;
+	int i;
+
+	setup(4, 0);
+	src = mapv_src(4, 0, pfn);
+	v = (struct fa_iovec){ (uintptr_t)g_area, (uintptr_t)src, 4 * PAGE };
+	CHECK_ERR(fa_mapv(g_fd, &v, 1, FA_MAP_COPY, NULL), 0);
+	for (i = 0; i < 4; i++) {
+		CHECK(PM_PFN(pagemap(src + i * PAGE)) == pfn[i], "src page %d changed by a copy", i);
+		CHECK(PM_PFN(pagemap(g_area + i * PAGE)) != pfn[i], "page %d shares the src pfn", i);
+	}
+	check_pages(g_area, 0, 4);
+}
+
+/*
+ * A run stops before a page that does not move as simply: page 3, shared
+ * with a child by fork(), ends the run; alone, it is EBUSY as in FA_IOC_MAP.
+ */
+static void test_mapv_run_stops_at_a_shared_page(void)
+{
+	struct fa_iovec v;
+	uint64_t pfn[8];
+	int64_t mapped;
+	int pipe_w, i;
+	char *src;
+	pid_t pid;
+
+	setup(8, 0);
+	src = mapv_src(8, 0, pfn);
+	/* only src page 3 goes to the child */
+	CHECK(madvise(src, 3 * PAGE, MADV_DONTFORK) == 0 && madvise(src + 4 * PAGE, 4 * PAGE, MADV_DONTFORK) == 0,
+	      "madvise: %s", strerror(errno));
+	pid = sharing_child(&pipe_w);
+	v = (struct fa_iovec){ (uintptr_t)g_area, (uintptr_t)src, 8 * PAGE };
+	CHECK_ERR(fa_mapv(g_fd, &v, 1, 0, &mapped), EBUSY);
+	CHECK(mapped == 3 * PAGE, "mapped %lld, want the 3 pages before the shared one", (long long)mapped);
+	for (i = 0; i < 3; i++)
+		CHECK(PM_PFN(pagemap(g_area + i * PAGE)) == pfn[i], "page %d: not moved", i);
+	check_pages(g_area, 0, 3);
+	CHECK(page_check(src + 3 * PAGE, SEED, 3), "the shared page lost its contents");
+	release_child(pid, pipe_w);
+}
+
 static const fa_test_t fa_tests[] = {
 	{ "unknown-ioctl-enotty", test_unknown_ioctl_enotty },
 	{ "prepare-einval", test_prepare_einval },
@@ -1760,6 +1972,14 @@ static const fa_test_t fa_tests[] = {
 	{ "close-interleaved-fast", test_close_interleaved_fast },
 	{ "sigkill-ends-prepare", test_sigkill_ends_prepare },
 	{ "sigkill-ends-map", test_sigkill_ends_map },
+	{ "mapv-moves-a-run", test_mapv_moves_a_run },
+	{ "mapv-scattered", test_mapv_scattered },
+	{ "mapv-run-crosses-page-tables", test_mapv_run_crosses_page_tables },
+	{ "mapv-einval", test_mapv_einval },
+	{ "mapv-efault-vec", test_mapv_efault_vec },
+	{ "mapv-partial-progress", test_mapv_partial_progress },
+	{ "mapv-copy-keeps-src", test_mapv_copy_keeps_src },
+	{ "mapv-run-stops-at-a-shared-page", test_mapv_run_stops_at_a_shared_page },
 };
 
 static void run_one(const fa_test_t *t)

@@ -7,7 +7,8 @@
  * Per CPU, one area and three threads:
  *   fault   reads random pages and checks each against the source image; a
  *           marker sends SIGBUS, whose handler fills the page and maps it
- *   map     places random pages ahead of the faults, racing them (EEXIST)
+ *   map     places random pages ahead of the faults, racing them (EEXIST):
+ *           one page (FA_IOC_MAP) or a run of RUN_PAGES (FA_IOC_MAPV) in turn
  *   churn   turns random ranges back into markers (FA_IOC_PREPARE); now and
  *           then unmaps, maps and prepares a page of its own, and forks a
  *           child that touches that marker and must die of SIGBUS
@@ -29,6 +30,7 @@
 #define MAX_CPUS 64
 #define STUCK_SECS 10
 #define CHURN_PAGES 16
+#define RUN_PAGES 16
 
 enum role { FAULT, MAP, CHURN, ROLES };
 static const char *role_name[] = { "fault", "map", "churn" };
@@ -46,7 +48,7 @@ static uint64_t seed = 1;
 static char *areas[MAX_CPUS];
 static volatile int stop;
 static unsigned long verified, eexist, lost, maps;	/* atomic */
-static __thread char *t_tmp;
+static __thread char *t_tmp, *t_run;
 
 static char *page_of(int cpu, long p)
 {
@@ -69,6 +71,23 @@ static int place(int cpu, long p)
 		__atomic_add_fetch(&eexist, 1, __ATOMIC_RELAXED);
 	else if (e == 0)
 		__atomic_add_fetch(&maps, 1, __ATOMIC_RELAXED);
+	return e == EEXIST ? 0 : e;
+}
+
+/* fill and place RUN_PAGES pages from p with one FA_IOC_MAPV element; the pages before an EEXIST go in */
+static int place_run(int cpu, long p)
+{
+	struct fa_iovec v = { (uintptr_t)page_of(cpu, p), (uintptr_t)t_run, RUN_PAGES * PAGE };
+	int64_t mapped;
+	long i;
+	int e;
+
+	for (i = 0; i < RUN_PAGES; i++)
+		page_fill(t_run + i * PAGE, seed, index_of(cpu, p + i));
+	e = fa_mapv(fd, &v, 1, 0, &mapped);
+	__atomic_add_fetch(&maps, mapped / PAGE, __ATOMIC_RELAXED);
+	if (e == EEXIST)
+		__atomic_add_fetch(&eexist, 1, __ATOMIC_RELAXED);
 	return e == EEXIST ? 0 : e;
 }
 
@@ -130,6 +149,9 @@ static void *worker(void *arg)
 
 	t_tmp = area_alloc(1, false);
 	madvise(t_tmp, PAGE, MADV_DONTFORK);	/* a forked child must not share it */
+	t_run = t->role == MAP ? area_alloc(RUN_PAGES, false) : NULL;
+	if (t_run)
+		madvise(t_run, RUN_PAGES * PAGE, MADV_DONTFORK);
 	while (!stop) {
 		long p = (long)((s = mix64(s)) % pages);
 		int e = 0;
@@ -144,7 +166,7 @@ static void *worker(void *arg)
 			__atomic_add_fetch(&verified, 1, __ATOMIC_RELAXED);
 			break;
 		case MAP:
-			e = place(t->cpu, p);
+			e = s & 1 ? place(t->cpu, p) : place_run(t->cpu, p + RUN_PAGES > pages ? pages - RUN_PAGES : p);
 			break;
 		case CHURN:
 			if (p + CHURN_PAGES > pages)

@@ -37,6 +37,9 @@ def test_bench_kmod_quick(fa_module, tmp_path):
             *[rf"{m} per page \(ns, median / p99\)\s+{NUM} / {NUM}" for m in ("fa_map", "uffdio_move", "uffdio_copy")],
             r"  ratio FA_IOC_MAP/UFFDIO_MOVE \(median\)\s+" + NUM,
             r"  ratio FA_IOC_MAP/UFFDIO_COPY \(median\)\s+" + NUM,
+            *[rf"64 pages at once, {m} per page \(ns, median\)\s+" + NUM for m in ("fa_mapv", "fa_map", "uffdio_move")],
+            r"  ratio FA_IOC_MAPV/FA_IOC_MAP \(median\)\s+" + NUM,
+            r"  ratio FA_IOC_MAPV/UFFDIO_MOVE \(median\)\s+" + NUM,
             rf"{area}: prepare per page \(ns\)\s+" + NUM, rf"{area}: map per page \(ns\)\s+" + NUM,
             rf"{area}: /proc/self/maps unchanged\s+True"]
     assert missing_rows(out, rows) == []

@@ -37,14 +37,15 @@ def test_selftest(selftest_run, case):
     assert res.status == "ok", f"{case}: {res.status}: {res.why}"
 
 
-# The cases whose siginfo and ucontext a 32-bit (compat) task must see right too.
+# The cases whose siginfo and ucontext a 32-bit (compat) task must see right too, and an FA_IOC_MAPV
+# vector, whose pointer and layout must read the same from one.
 COMPAT_CASES = ["user-fault-sigbus-exact-addr", "user-fault-custom-signo", "signal-rt-queue-full-sigbus",
-                "signal-rt-si-value", "signal-sigrtmax", "signal-regs-err-cr2"]
+                "signal-rt-si-value", "signal-sigrtmax", "signal-regs-err-cr2", "mapv-scattered"]
 
 
 @pytest.mark.parametrize("case", COMPAT_CASES)
 def test_selftest_compat(fa_module, case):
-    """The signal cases from a 32-bit build: the siginfo is converted by its layout there."""
+    """The signal cases (and a vector) from a 32-bit build: the siginfo is converted by its layout there."""
     binary = SELFTEST.with_name("fa_selftest32")
     if not binary.exists():
         pytest.skip(f"no {binary} (gcc -m32 -static, from gcc-multilib, builds it)")

@@ -15,6 +15,7 @@ def c_layout(tmp_path):
     for name in uapi.IOCTLS:
         lines.append(f'printf("{name} %lu\\n", (unsigned long){name});')
     lines += ['printf("FA_MAP_COPY %llu\\n", (unsigned long long)FA_MAP_COPY);',
+              'printf("FA_MAPV_MAX %d\\n", FA_MAPV_MAX);',
               'printf("FA_DEVICE_PATH %s\\n", FA_DEVICE_PATH);', "return 0; }"]
     src, exe = tmp_path / "layout.c", tmp_path / "layout"
     src.write_text("\n".join(lines))
@@ -32,5 +33,6 @@ def test_mirror_matches_header(tmp_path):
     for name, value in uapi.IOCTLS.items():
         assert int(c[name]) == value, name
     assert int(c["FA_MAP_COPY"]) == uapi.MAP_COPY
+    assert int(c["FA_MAPV_MAX"]) == uapi.MAPV_MAX
     assert c["FA_DEVICE_PATH"] == uapi.DEVICE_PATH
 
