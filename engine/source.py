@@ -59,7 +59,7 @@ class Source:
             return self
         try:
             sock = self._listen()
-        except (SourceError, link.LinkError):
+        except BaseException:  # the link and the socket's directory go with any failure
             self.__exit__(None, None, None)
             raise
         with sock:

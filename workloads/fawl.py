@@ -152,21 +152,24 @@ def _header(path, line):
     return head
 
 
+def _touch(row):
+    t_ns, thread, region, page, write = row
+    return Touch(int(t_ns), int(thread), int(region), int(page), bool(write))
+
+
 def _touches(path, lines):
     """The touch lines (from line 2): parsed as one JSON document, which under TCG takes a fraction of
     a parse per line; when that fails, line by line, to name the line that is wrong."""
     try:
         rows = json.loads("[" + ",".join(lines) + "]")
         if len(rows) == len(lines):
-            return [Touch(int(t_ns), int(thread), int(region), int(page), bool(write))
-                    for t_ns, thread, region, page, write in rows]
+            return [_touch(row) for row in rows]
     except (ValueError, TypeError):
         pass
     touches = []
     for n, line in enumerate(lines, 2):
         try:
-            t_ns, thread, region, page, write = json.loads(line)
-            touches.append(Touch(int(t_ns), int(thread), int(region), int(page), bool(write)))
+            touches.append(_touch(json.loads(line)))
         except (ValueError, TypeError) as e:
             raise WorkloadError(f"{path}:{n}: not a touch [t_ns, thread, region, page, write]: {e}") from None
     return touches
