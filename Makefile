@@ -27,15 +27,17 @@ run: build
 test: build
 	@scripts/pytest-strict
 
-# Figures measured in one guest boot, reported as ratios (see bench/), and the tracing
-# overhead in a second boot whose guest time counts instructions (bench/tracing.py says why);
+# Figures measured in one guest boot, reported as ratios (see bench/); the tracing overhead and
+# pages placed many at a time in a second boot whose guest time counts instructions
+# (bench/tracing.py says why);
 # BENCH_FLAGS=--quick runs every row on small sizes, in seconds.
 BENCH_FLAGS ?=
 bench: build
 	@d=results/$$(date -u +%Y%m%dT%H%M%SZ)-bench; $(PY) -m lab --results $$d --timeout 1200 \
 		--step kmod='python -m bench.kmod $(BENCH_FLAGS)' --step backends='python -m bench.backends $(BENCH_FLAGS)' \
 		--step work='python -m bench.work $(BENCH_FLAGS)' && \
-	$(PY) -m lab --icount --results $$d/icount --timeout 1500 --step tracing='python -m bench.tracing $(BENCH_FLAGS)'
+	$(PY) -m lab --icount --results $$d/icount --timeout 1500 \
+		--step tracing='python -m bench.tracing $(BENCH_FLAGS)' --step batch='python -m bench.batch $(BENCH_FLAGS)'
 
 # The module's reliability battery in one boot: 100,000 fuzzed ioctls, the
 # lifetime cases, and DURATION seconds of stress (kmod/selftests/reliability.sh).

@@ -635,14 +635,48 @@ static bool fa_map_args_ok(__u64 dst, __u64 src, __u64 len, __u64 flags)
 	       !(dst < src + len && src < dst + len);
 }
 
+/*
+ * One placement call: its elements (FA_IOC_MAP's one, FA_IOC_MAPV's vector)
+ * walked a page at a time, in order.  dst and src are the pair at el/off.
+ */
 struct fa_map_ctx {
+	const struct fa_iovec *iov;
+	u32 count;
+	u32 el;			/* the element dst and src are in */
+	unsigned long off;	/* their offset in it */
 	unsigned long dst, src;
-	unsigned long left;	/* pages of the call from dst on: the longest run a move may take */
+	bool runs;		/* FA_IOC_MAPV: a move takes the pairs after it that share its locks */
+	bool copy;
 	struct mm_struct *mm;
 	pmd_t *src_pmd;		/* src's pmd entry, found by fa_src_folio() (see fa_lock_ptes()) */
 	struct vm_area_struct *dst_vma, *src_vma;
-	bool copy;
 };
+
+/* A place in the walk; fa_pos_next() steps it a page, false past the end. */
+struct fa_pos {
+	u32 el;
+	unsigned long off;
+};
+
+static bool fa_pos_next(const struct fa_map_ctx *c, struct fa_pos *p)
+{
+	p->off += PAGE_SIZE;
+	if (p->off < c->iov[p->el].len)
+		return true;
+	p->el++;
+	p->off = 0;
+	return p->el < c->count;
+}
+
+static unsigned long fa_pos_dst(const struct fa_map_ctx *c, const struct fa_pos *p)
+{
+	return c->iov[p->el].dst + p->off;
+}
+
+static unsigned long fa_pos_src(const struct fa_map_ctx *c, const struct fa_pos *p)
+{
+	return c->iov[p->el].src + p->off;
+}
 
 /*
  * The pte for page at dst: dirty, writable if the VMA is.  Write before
@@ -893,19 +927,18 @@ static bool fa_folio_exclusive(struct folio *folio)
 }
 
 /*
- * One pte of a move, i pages into its run: src's pte goes onto dst's
- * marker and the folio follows it into dst's anon_vma and index.  With
- * flush, src's TLB entry is flushed at the clear; without (a run of more
- * pages), the caller flushes the run before it drops the pte locks.  A pin
- * that gup_fast took between the caller's checks and the clear puts the
- * pte back: EBUSY (gup_fast checks the pte again after pinning, so a pin
- * taken after the clear is dropped by gup_fast itself).  Caller holds the
- * folio lock, the anon_vma write lock and both pte locks.
+ * One pte of a move: src's pte goes onto dst's marker and the folio follows
+ * it into dst's anon_vma and index.  With flush, src's TLB entry is flushed
+ * at the clear; without (a run of more pages), the caller flushes the run
+ * before it drops the src pte lock.  A pin that gup_fast took between the
+ * caller's checks and the clear puts the pte back: EBUSY (gup_fast checks
+ * the pte again after pinning, so a pin taken after the clear is dropped by
+ * gup_fast itself).  Caller holds the folio lock, the anon_vma write lock
+ * and both pte locks.
  */
-static int fa_move_pte(struct fa_map_ctx *c, struct folio *folio, unsigned long i, pte_t *dst_pte,
-		       pte_t *src_pte, bool flush)
+static int fa_move_pte(struct fa_map_ctx *c, struct folio *folio, unsigned long dst, unsigned long src,
+		       pte_t *dst_pte, pte_t *src_pte, bool flush)
 {
-	unsigned long src = c->src + i * PAGE_SIZE, dst = c->dst + i * PAGE_SIZE;
 	pte_t pte = flush ? fa_k.ptep_clear_flush(c->src_vma, src, src_pte) :
 			    ptep_get_and_clear(c->mm, src, src_pte);
 
@@ -921,14 +954,14 @@ static int fa_move_pte(struct fa_map_ctx *c, struct folio *folio, unsigned long 
 }
 
 /*
- * The folio of the pte i pages into a run, locked, if it moves as simply
- * as the run's first: present, order 0, anonymous, exclusive, mapped once,
- * unpinned, of the anon_vma the caller holds, onto a marker.  NULL ends the
- * run there; that page then goes through fa_map_page() on its own, with all
- * its checks and waits.  Caller holds both pte locks (the folio stays
- * mapped), so the folio lock is only tried.
+ * The folio of the src pte of a pair after a run's first, locked, if it
+ * moves as simply as the first: present, order 0, anonymous, exclusive,
+ * mapped once, unpinned, of the anon_vma the caller holds, onto a marker.
+ * NULL ends the run there; that pair then goes through fa_map_page() on its
+ * own, with all its checks and waits.  Caller holds both pte locks (the
+ * folio stays mapped), so the folio lock is only tried.
  */
-static struct folio *fa_run_folio(struct fa_map_ctx *c, struct anon_vma *anon_vma, unsigned long i,
+static struct folio *fa_run_folio(struct fa_map_ctx *c, struct anon_vma *anon_vma, unsigned long src,
 				  pte_t *dst_pte, pte_t *src_pte)
 {
 	pte_t orig = ptep_get(src_pte);
@@ -936,7 +969,7 @@ static struct folio *fa_run_folio(struct fa_map_ctx *c, struct anon_vma *anon_vm
 
 	if (!pte_present(orig) || !fa_is_marker(ptep_get(dst_pte)))
 		return NULL;
-	folio = fa_k.vm_normal_folio(c->src_vma, c->src + i * PAGE_SIZE, orig);
+	folio = fa_k.vm_normal_folio(c->src_vma, src, orig);
 	if (!folio || folio_test_large(folio) || !folio_test_anon(folio) || folio_test_ksm(folio) ||
 	    !folio_trylock(folio))
 		return NULL;
@@ -949,22 +982,67 @@ static struct folio *fa_run_folio(struct fa_map_ctx *c, struct anon_vma *anon_vm
 	return folio;
 }
 
+/* The dst page table a run writes into: its pte for index 0, its lock, where it starts. */
+struct fa_run_dst {
+	pte_t *base;
+	spinlock_t *ptl;
+	unsigned long table;
+};
+
 /*
- * Move up to n pages from c->src onto the markers from c->dst, n within one
- * src and one dst page table and VMA (fa_run_pages()).  The first page is
- * the folio fa_src_folio() found; the pages after it follow under the same
- * locks while each moves as simply (fa_run_folio()).  The folio lock and
- * the src anon_vma write lock keep rmap walkers (reclaim, migration) off
- * each folio meanwhile, as in mainline's UFFDIO_MOVE.  Returns the pages
- * moved (>= 1) or -errno.
+ * Make dst's page table the run's.  If it is another one, map it and try
+ * its lock (the caller holds the src pte lock: a trylock keeps the order
+ * of fa_double_pt_lock() out of it), then let the last one go: what is at
+ * dst may be reached from the moment its pte is set, only src slots wait
+ * for the flush.  False ends the run; the table held stays held.
  */
-static int fa_move(struct fa_map_ctx *c, struct folio *folio, pte_t orig_src, unsigned long n)
+static bool fa_run_dst_table(struct fa_map_ctx *c, unsigned long dst, struct fa_run_dst *t,
+			     spinlock_t *src_ptl)
+{
+	spinlock_t *ptl;
+	pmd_t *pmd;
+	pte_t *pte;
+
+	if ((dst & PMD_MASK) == t->table)
+		return true;
+	pmd = fa_pmd(c->mm, dst);
+	if (!pmd)
+		return false;
+	pte = fa_k.pte_offset_map_nolock(c->mm, pmd, dst, &ptl);
+	if (!pte)
+		return false;	/* none or huge: no markers */
+	if (ptl != src_ptl && ptl != t->ptl && !spin_trylock(ptl)) {
+		pte_unmap(pte);
+		return false;
+	}
+	if (t->ptl != src_ptl && t->ptl != ptl)
+		spin_unlock(t->ptl);
+	pte_unmap(t->base);
+	*t = (struct fa_run_dst){ pte - pte_index(dst), ptl, dst & PMD_MASK };
+	return true;
+}
+
+/*
+ * Move the pair at the walk's place, whose src folio fa_src_folio() found,
+ * and with runs (FA_IOC_MAPV) the pairs after it while their src lies in
+ * [src_start, src_end), the first's src page table within its VMA
+ * (fa_run_range()), their dst in its dst VMA, and each moves as simply
+ * (fa_run_folio()): they follow under the same src locks, their dst in any
+ * page table whose lock can be had (fa_run_dst_table()).  The folio lock
+ * and the src anon_vma write lock keep rmap walkers (reclaim, migration)
+ * off each folio meanwhile, as in mainline's UFFDIO_MOVE.  Returns
+ * the pairs moved (>= 1) or -errno.
+ */
+static int fa_move(struct fa_map_ctx *c, struct folio *folio, pte_t orig_src, unsigned long src_start,
+		   unsigned long src_end)
 {
 	struct mmu_notifier_range range;
+	unsigned long done, lo = c->src, hi = c->src;
+	struct fa_pos p = { c->el, c->off };
 	struct anon_vma *anon_vma;
-	spinlock_t *dst_ptl, *src_ptl;
-	pte_t *dst_pte, *src_pte;
-	unsigned long done;
+	struct fa_run_dst t;
+	spinlock_t *src_ptl;
+	pte_t *src_pte;
 	int err;
 
 	/*
@@ -972,7 +1050,7 @@ static int fa_move(struct fa_map_ctx *c, struct folio *folio, pte_t orig_src, un
 	 * call: a sleepable range, started before any lock is taken.
 	 */
 	might_sleep();
-	mmu_notifier_range_init(&range, MMU_NOTIFY_CLEAR, 0, c->mm, c->src, c->src + n * PAGE_SIZE);
+	mmu_notifier_range_init(&range, MMU_NOTIFY_CLEAR, 0, c->mm, src_start, src_end);
 	if (mm_has_notifiers(c->mm)) {
 		range.flags |= MMU_NOTIFIER_RANGE_BLOCKABLE;
 		fa_k.mmu_notifier_start(&range);
@@ -984,7 +1062,7 @@ static int fa_move(struct fa_map_ctx *c, struct folio *folio, pte_t orig_src, un
 		goto err_folio;
 	}
 	anon_vma_lock_write(anon_vma);
-	err = fa_lock_ptes(c, orig_src, &dst_pte, &src_pte, &dst_ptl, &src_ptl);
+	err = fa_lock_ptes(c, orig_src, &t.base, &src_pte, &t.ptl, &src_ptl);
 	if (err)
 		goto err_anon_vma;
 	/*
@@ -996,29 +1074,40 @@ static int fa_move(struct fa_map_ctx *c, struct folio *folio, pte_t orig_src, un
 		err = -EBUSY;
 		goto err_ptes;
 	}
-	err = fa_move_pte(c, folio, 0, dst_pte, src_pte, n == 1);
+	err = fa_move_pte(c, folio, c->dst, c->src, t.base, src_pte, !c->runs);
 	if (err)
 		goto err_ptes;
-	for (done = 1; done < n; done++) {
-		struct folio *next = fa_run_folio(c, anon_vma, done, dst_pte + done, src_pte + done);
+	t.base -= pte_index(c->dst);
+	t.table = c->dst & PMD_MASK;
+	src_pte -= pte_index(c->src);
+	for (done = 1; c->runs && done < PTRS_PER_PTE && fa_pos_next(c, &p); done++) {
+		unsigned long dst = fa_pos_dst(c, &p), src = fa_pos_src(c, &p);
+		struct folio *next;
 
+		if (src < src_start || src >= src_end || dst < c->dst_vma->vm_start ||
+		    dst >= c->dst_vma->vm_end || !fa_run_dst_table(c, dst, &t, src_ptl))
+			break;
+		next = fa_run_folio(c, anon_vma, src, t.base + pte_index(dst), src_pte + pte_index(src));
 		if (!next)
 			break;
-		err = fa_move_pte(c, next, done, dst_pte + done, src_pte + done, false);
+		err = fa_move_pte(c, next, dst, src, t.base + pte_index(dst), src_pte + pte_index(src), false);
 		folio_unlock(next);
 		if (err)
 			break;	/* pinned meanwhile: its pte is back; the run ends before it */
+		lo = min(lo, src);
+		hi = max(hi, src);
 	}
 	/*
-	 * One flush for the run's src ptes, before the pte locks go: until then
-	 * no fault can put a new page in a src slot that another CPU may still
-	 * translate to the page that is now at dst (kmod/README.md, FA_IOC_MAPV).
+	 * One flush for the run's src ptes, before the src pte lock goes: until
+	 * then no fault can put a new page in a src slot that another CPU may
+	 * still translate to the page that is now at dst (kmod/README.md,
+	 * FA_IOC_MAPV).
 	 */
-	if (n > 1)
-		fa_k.flush_tlb_mm_range(c->mm, c->src, c->src + done * PAGE_SIZE, PAGE_SHIFT, false);
+	if (c->runs)
+		fa_k.flush_tlb_mm_range(c->mm, lo, hi + PAGE_SIZE, PAGE_SHIFT, false);
 	err = done;
 err_ptes:
-	fa_unlock_ptes(dst_pte, src_pte, dst_ptl, src_ptl);
+	fa_unlock_ptes(t.base, src_pte, t.ptl, src_ptl);
 err_anon_vma:
 	anon_vma_unlock_write(anon_vma);
 	fa_put_anon_vma(anon_vma);
@@ -1083,24 +1172,26 @@ err_folio:
 #define FA_MAP_RETRIES 10000	/* races that resolve; past this, a livelock: EBUSY */
 
 /*
- * The pages a move from c->dst/c->src may take at once: c->left, within one
- * src and one dst page table (their pte locks are held for the run) and
- * within both VMAs (fa_map_vmas() checked these).
+ * Where the src pages of a run from the walk's place may lie: with runs,
+ * the first's src page table within its VMA (its pte lock is held for the
+ * run), else its one page.  Which pairs of the range a run takes shows as
+ * it goes (fa_move()); the range is what the mmu notifiers are told, wider
+ * than the pages that move, as mainline's move_pages() tells the whole
+ * call's range even when it stops early.
  */
-static unsigned long fa_run_pages(struct fa_map_ctx *c)
+static void fa_run_range(struct fa_map_ctx *c, unsigned long *src_start, unsigned long *src_end)
 {
-	unsigned long n = c->left;
-
-	n = min(n, (pmd_addr_end(c->src, c->src_vma->vm_end) - c->src) >> PAGE_SHIFT);
-	return min(n, (pmd_addr_end(c->dst, c->dst_vma->vm_end) - c->dst) >> PAGE_SHIFT);
+	*src_start = c->runs ? max(c->src & PMD_MASK, c->src_vma->vm_start) : c->src;
+	*src_end = c->runs ? pmd_addr_end(c->src, c->src_vma->vm_end) : c->src + PAGE_SIZE;
 }
 
 /*
- * Pages from c->dst <- c->src: one for a copy, a run for a move.  Returns
- * the pages placed (>= 1) or -errno.  Caller holds mmap_read_lock.
+ * The pair at the walk's place: one page for a copy, a run for a move.
+ * Returns the pairs placed (>= 1) or -errno.  Caller holds mmap_read_lock.
  */
 static int fa_map_page(struct fa_map_ctx *c)
 {
+	unsigned long start, end;
 	struct folio *folio;
 	pte_t orig_src;
 	int err, tries;
@@ -1116,7 +1207,8 @@ static int fa_map_page(struct fa_map_ctx *c)
 			err = fa_copy_one(c, orig_src) ?: 1;
 			folio_put(folio);
 		} else {
-			err = fa_move(c, folio, orig_src, fa_run_pages(c));
+			fa_run_range(c, &start, &end);
+			err = fa_move(c, folio, orig_src, start, end);
 			folio_put(folio);
 		}
 		if (err != -EAGAIN)
@@ -1140,7 +1232,8 @@ static int fa_map_vmas(struct fa_map_ctx *c)
 {
 	const unsigned long access = VM_READ | VM_WRITE | VM_EXEC | VM_LOCKED;
 
-	if (c->dst_vma && c->dst < c->dst_vma->vm_end && c->src < c->src_vma->vm_end)
+	if (c->dst_vma && c->dst >= c->dst_vma->vm_start && c->dst < c->dst_vma->vm_end &&
+	    c->src >= c->src_vma->vm_start && c->src < c->src_vma->vm_end)
 		return 0;	/* still inside the VMAs checked last */
 	c->dst_vma = vma_lookup(c->mm, c->dst);
 	c->src_vma = vma_lookup(c->mm, c->src);
@@ -1157,55 +1250,69 @@ static int fa_map_vmas(struct fa_map_ctx *c)
 	return 0;
 }
 
-/*
- * Caller holds mmap_read_lock(ff->mm).  As mainline's move_pages(), a
- * reschedule and a fatal-signal check before every page (or run) after the
- * first: SIGKILL ends it with -EINTR, m->mapped the bytes done.  With runs
- * (FA_IOC_MAPV), a move takes the pages that share its page tables at once.
- */
-static int fa_map(struct fa_file *ff, struct fa_map *m, bool runs)
+/* Step p n pages on; false past the walk's end. */
+static bool fa_pos_skip(const struct fa_map_ctx *c, struct fa_pos *p, unsigned long n)
 {
-	struct fa_map_ctx c = { .mm = ff->mm, .copy = m->flags & FA_MAP_COPY, .dst_vma = NULL };
-	unsigned long off;
-	bool ours;
+	while (n--)
+		if (!fa_pos_next(c, p))
+			return false;
+	return true;
+}
+
+/*
+ * Place every pair of c's elements, in order.  Every element's dst must lie
+ * in ff's prepared ranges: EINVAL before any page moves.  As mainline's
+ * move_pages(), a reschedule and a fatal-signal check before every page
+ * (or run) after the first: SIGKILL ends it with -EINTR.  *mapped counts
+ * the bytes placed.  Caller holds mmap_read_lock(ff->mm).
+ */
+static int fa_map(struct fa_file *ff, struct fa_map_ctx *c, __s64 *mapped)
+{
+	struct fa_pos p = { 0, 0 };
+	bool ours = true;
+	u32 i;
 	int n;
 
 	rcu_read_lock();
-	ours = fa_covered(ff, m->dst, m->dst + m->len);
+	for (i = 0; i < c->count && ours; i++)
+		ours = fa_covered(ff, c->iov[i].dst, c->iov[i].dst + c->iov[i].len);
 	rcu_read_unlock();
 	if (!ours)
 		return -EINVAL;
-	for (off = 0; off < m->len; off += (unsigned long)n << PAGE_SHIFT) {
-		if (off) {
+	do {
+		if (p.el || p.off) {
 			cond_resched();
 			if (fatal_signal_pending(current))
 				return -EINTR;
 		}
-		c.dst = m->dst + off;
-		c.src = m->src + off;
-		c.left = runs ? (m->len - off) >> PAGE_SHIFT : 1;
-		n = fa_map_vmas(&c);
+		c->el = p.el;
+		c->off = p.off;
+		c->dst = fa_pos_dst(c, &p);
+		c->src = fa_pos_src(c, &p);
+		n = fa_map_vmas(c);
 		if (!n) {
-			trace_fa_map_page_enter(c.dst, c.src);
-			n = fa_map_page(&c);	/* pages placed, or -errno */
+			trace_fa_map_page_enter(c->dst, c->src);
+			n = fa_map_page(c);	/* pairs placed, or -errno */
 			trace_fa_map_page_exit(min(n, 0));
 		}
 		if (n < 0)
 			return n;
-		m->mapped += (unsigned long)n << PAGE_SHIFT;
+		*mapped += (__s64)n << PAGE_SHIFT;
 		atomic64_add(n, &ff->pages_mapped);
-	}
+	} while (fa_pos_skip(c, &p, n));
 	return 0;
 }
 
 static int fa_do_map(struct fa_file *ff, struct fa_map *m)
 {
+	struct fa_iovec iov = { .dst = m->dst, .src = m->src, .len = m->len };
+	struct fa_map_ctx c = { .iov = &iov, .count = 1, .copy = m->flags & FA_MAP_COPY, .mm = ff->mm };
 	int err;
 
 	if (mmap_read_lock_killable(ff->mm))
 		return -EINTR;
 	trace_fa_map_enter(m->dst, m->src, m->len, m->flags);
-	err = fa_map(ff, m, false);
+	err = fa_map(ff, &c, &m->mapped);
 	trace_fa_map_exit(err);
 	mmap_read_unlock(ff->mm);
 	return err;
@@ -1215,12 +1322,17 @@ static int fa_do_map(struct fa_file *ff, struct fa_map *m)
 
 /*
  * Every element as FA_IOC_MAP, in order, under one mmap_read_lock; a move
- * takes its element's pages in runs (fa_map()).  An invalid element fails
- * the call before any page moves.  v->mapped sums the elements' bytes.
+ * takes the pairs after each page that share its src locks at once, across
+ * elements (fa_move()).  An invalid element fails the call before any page
+ * moves.  One fa_map event: the first element's dst and src, every
+ * element's bytes.
  */
 static int fa_do_mapv(struct fa_file *ff, struct fa_mapv *v)
 {
+	struct fa_map_ctx c = { .count = v->count, .runs = true, .copy = v->flags & FA_MAP_COPY,
+				.mm = ff->mm };
 	struct fa_iovec *iov;
+	u64 len = 0;
 	int err = 0;
 	u32 i;
 
@@ -1236,27 +1348,16 @@ static int fa_do_mapv(struct fa_file *ff, struct fa_mapv *v)
 			err = -EINVAL;
 			goto err_iov;
 		}
+		len += iov[i].len;
 	}
 	if (mmap_read_lock_killable(ff->mm)) {
 		err = -EINTR;
 		goto err_iov;
 	}
-	for (i = 0; i < v->count && !err; i++) {
-		struct fa_map m = { .dst = iov[i].dst, .src = iov[i].src, .len = iov[i].len,
-				    .flags = v->flags };
-
-		if (i) {
-			cond_resched();
-			if (fatal_signal_pending(current)) {
-				err = -EINTR;
-				break;
-			}
-		}
-		trace_fa_map_enter(m.dst, m.src, m.len, m.flags);
-		err = fa_map(ff, &m, true);
-		trace_fa_map_exit(err);
-		v->mapped += m.mapped;
-	}
+	c.iov = iov;
+	trace_fa_map_enter(iov[0].dst, iov[0].src, len, v->flags);
+	err = fa_map(ff, &c, &v->mapped);
+	trace_fa_map_exit(err);
 	mmap_read_unlock(ff->mm);
 err_iov:
 	kvfree(iov);

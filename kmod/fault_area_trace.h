@@ -62,7 +62,7 @@ TRACE_EVENT(fa_prepare_enter,
 	TP_printk("start=%#lx end=%#lx signo=%d", __entry->start, __entry->end, __entry->signo)
 );
 
-/* one FA_IOC_MAP call */
+/* one FA_IOC_MAP call; one FA_IOC_MAPV call: its first element's dst and src, every element's bytes */
 TRACE_EVENT(fa_map_enter,
 	TP_PROTO(unsigned long dst, unsigned long src, unsigned long len, unsigned long flags),
 	TP_ARGS(dst, src, len, flags),
@@ -82,7 +82,7 @@ TRACE_EVENT(fa_map_enter,
 		  __entry->flags)
 );
 
-/* one page of FA_IOC_MAP */
+/* one page of FA_IOC_MAP, or one run of pages of FA_IOC_MAPV (its first pair) */
 TRACE_EVENT(fa_map_page_enter,
 	TP_PROTO(unsigned long dst, unsigned long src),
 	TP_ARGS(dst, src),

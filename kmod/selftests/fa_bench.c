@@ -8,8 +8,10 @@
  *   fa_bench hold BYTES             prepare BYTES, print "ready", wait for stdin EOF
  *   fa_bench place PAGES            FA_IOC_MAP vs UFFDIO_MOVE vs UFFDIO_COPY, ns/page,
  *                                   the methods taking turns in blocks
- *   fa_bench batch PAGES            64 pages at once: FA_IOC_MAPV of one 64-page element vs
- *                                   64 FA_IOC_MAP calls vs one 64-page UFFDIO_MOVE, ns/page
+ *   fa_bench batch PAGES [METHOD]   64 pages at once: FA_IOC_MAPV of one 64-page element vs
+ *                                   FA_IOC_MAPV of 64 one-page elements in a shuffled order vs
+ *                                   64 FA_IOC_MAP calls vs one 64-page UFFDIO_MOVE, ns/page;
+ *                                   with METHOD (fa_mapv, ...), that one alone
  *   fa_bench big PAGES              prepare PAGES, map each page, check VMAs unchanged
  */
 #define _GNU_SOURCE
@@ -99,6 +101,24 @@ static int place_kmod_mapv(int fd, char *dst, char *src, unsigned long per)
 	return fa_mapv(fd, &v, 1, 0, NULL);
 }
 
+#define SHUFFLE 37	/* coprime to every power of two: k -> k * 37 % per visits each page once */
+
+/* per one-page elements, dst and src pages paired as one element would pair them, in another order */
+static int place_kmod_mapv_shuffled(int fd, char *dst, char *src, unsigned long per)
+{
+	struct fa_iovec v[FA_MAPV_MAX];
+	unsigned long k;
+
+	if (per > FA_MAPV_MAX)
+		return EINVAL;
+	for (k = 0; k < per; k++) {
+		unsigned long i = k * SHUFFLE % per;
+
+		v[k] = (struct fa_iovec){ (uintptr_t)(dst + i * PAGE), (uintptr_t)(src + i * PAGE), PAGE };
+	}
+	return fa_mapv(fd, v, per, 0, NULL);
+}
+
 static int place_uffd(int fd, unsigned long req, void *arg)
 {
 	return ioctl(fd, req, arg) ? errno : 0;
@@ -138,8 +158,29 @@ static int place_setup(const char *area_kind, char *area, unsigned long pages)
 	return fd;
 }
 
+#define TABLE_BYTES (512 * PAGE)	/* what one page table maps (x86-64) */
+
+/*
+ * per pages (per <= 512) inside one page table, so that a move of all of
+ * them may take one src pte lock and one TLB flush whatever their order.
+ */
+static char *tmp_alloc(unsigned long per)
+{
+	unsigned long len = per * PAGE + TABLE_BYTES;
+	char *map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), *tmp;
+
+	if (map == MAP_FAILED)
+		return NULL;
+	tmp = (char *)(((uintptr_t)map + TABLE_BYTES - 1) & ~(uintptr_t)(TABLE_BYTES - 1));
+	if (tmp > map)
+		munmap(map, tmp - map);
+	munmap(tmp + per * PAGE, map + len - (tmp + per * PAGE));
+	madvise(tmp, per * PAGE, MADV_NOHUGEPAGE);
+	return tmp;
+}
+
 #define PLACE_BLOCKS 16	/* the methods take turns, a block of pages each */
-#define MAX_METHODS 3
+#define MAX_METHODS 4
 
 /*
  * Each method places pages into an area of its own, per pages a call; the
@@ -159,7 +200,7 @@ static void race(const char *mode, const struct method *methods, unsigned int nm
 
 	for (m = 0; m < nm; m++) {
 		area[m] = area_alloc(calls * per, false);
-		tmp[m] = area_alloc(per, false);
+		tmp[m] = tmp_alloc(per);
 		t[m] = calloc(calls, sizeof(*t[m]));
 		if (!area[m] || !tmp[m] || !t[m])
 			die("place setup");
@@ -218,15 +259,28 @@ static void place(unsigned long pages)
 
 #define BATCH 64	/* pages placed at once by batch */
 
-static void batch(unsigned long pages)
+/* every method in turns, or the one named alone (a traced run's) */
+static void batch(unsigned long pages, const char *only)
 {
 	static const struct method methods[] = {
 		{ "fa_mapv", "fa", place_kmod_mapv },
+		{ "fa_mapv_shuffled", "fa", place_kmod_mapv_shuffled },
 		{ "fa_map", "fa", place_kmod },
 		{ "uffdio_move", "uffd", place_uffd_move },
 	};
+	unsigned int m;
 
-	race("batch", methods, 3, pages, BATCH);
+	if (!only) {
+		race("batch", methods, 4, pages, BATCH);
+		return;
+	}
+	for (m = 0; m < 4; m++)
+		if (!strcmp(methods[m].name, only)) {
+			race("batch", methods + m, 1, pages, BATCH);
+			return;
+		}
+	fprintf(stderr, "fa_bench: batch: no method %s\n", only);
+	exit(2);
 }
 
 static void big(unsigned long pages)
@@ -275,12 +329,12 @@ int main(int argc, char **argv)
 	else if (argc > 2 && !strcmp(argv[1], "place") && n)
 		place(n);
 	else if (argc > 2 && !strcmp(argv[1], "batch") && n >= BATCH)
-		batch(n);
+		batch(n, argc > 3 ? argv[3] : NULL);
 	else if (argc > 2 && !strcmp(argv[1], "big") && n)
 		big(n);
 	else {
 		fprintf(stderr, "usage: fa_bench zero-fill PAGES [REPS] | hold BYTES | place PAGES | "
-			"batch PAGES | big PAGES\n");
+			"batch PAGES [METHOD] | big PAGES\n");
 		return 2;
 	}
 	return 0;

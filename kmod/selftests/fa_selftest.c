@@ -1788,6 +1788,66 @@ static void test_mapv_scattered(void)
 	check_pages(g_area, 0, 16);
 }
 
+/*
+ * 61 one-page elements, their src pages in descending order, their dst
+ * pages spread over the page tables of a 4 MiB area: one run goes on across
+ * the elements and the dst page tables, and every page lands where its
+ * element says, moved.
+ */
+static void test_mapv_runs_across_elements(void)
+{
+	struct fa_iovec v[61];
+	uint64_t pfn[61];
+	int64_t mapped;
+	char *src;
+	int i;
+
+	setup(1024, 0);
+	src = area_alloc(61, false);
+	CHECK(src, "mmap: %s", strerror(errno));
+	for (i = 0; i < 61; i++) {
+		int dst = (i * 97) % 1024;
+
+		page_fill(src + (60 - i) * PAGE, SEED, dst);
+		pfn[i] = PM_PFN(pagemap(src + (60 - i) * PAGE));
+		v[i] = (struct fa_iovec){ (uintptr_t)(g_area + dst * PAGE), (uintptr_t)(src + (60 - i) * PAGE),
+					  PAGE };
+	}
+	CHECK_ERR(fa_mapv(g_fd, v, 61, 0, &mapped), 0);
+	CHECK(mapped == 61 * PAGE, "mapped %lld", (long long)mapped);
+	for (i = 0; i < 61; i++) {
+		CHECK(PM_PFN(pagemap(g_area + ((i * 97) % 1024) * PAGE)) == pfn[i], "element %d: not moved", i);
+		check_pages(g_area, (i * 97) % 1024, 1);
+	}
+	CHECK(stats().pages_mapped == 61, "pages_mapped %llu", (unsigned long long)stats().pages_mapped);
+}
+
+/*
+ * A run that meets a src page it moved already, or a dst page it filled
+ * already, ends there with that pair's error; mapped counts the pages
+ * before it.
+ */
+static void test_mapv_run_meets_its_own_pages(void)
+{
+	struct fa_iovec v[2];
+	uint64_t pfn[8];
+	int64_t mapped;
+	char *src;
+
+	setup(16, 0);
+	src = mapv_src(8, 0, pfn);
+	v[0] = (struct fa_iovec){ (uintptr_t)g_area, (uintptr_t)src, 4 * PAGE };
+	v[1] = (struct fa_iovec){ (uintptr_t)(g_area + 8 * PAGE), (uintptr_t)(src + 2 * PAGE), PAGE };
+	CHECK_ERR(fa_mapv(g_fd, v, 2, 0, &mapped), ENOENT);
+	CHECK(mapped == 4 * PAGE, "mapped %lld before the moved src", (long long)mapped);
+	v[0] = (struct fa_iovec){ (uintptr_t)(g_area + 4 * PAGE), (uintptr_t)(src + 4 * PAGE), PAGE };
+	v[1] = (struct fa_iovec){ (uintptr_t)(g_area + 4 * PAGE), (uintptr_t)(src + 5 * PAGE), PAGE };
+	CHECK_ERR(fa_mapv(g_fd, v, 2, 0, &mapped), EEXIST);
+	CHECK(mapped == PAGE, "mapped %lld before the filled dst", (long long)mapped);
+	CHECK(pagemap(src + 5 * PAGE) & PM_PRESENT, "src page 5 left its place");
+	check_pages(g_area, 0, 5);
+}
+
 /* An element whose src crosses a 2 MiB boundary: the run ends at the page table, the next one goes on. */
 static void test_mapv_run_crosses_page_tables(void)
 {
@@ -1974,6 +2034,8 @@ static const fa_test_t fa_tests[] = {
 	{ "sigkill-ends-map", test_sigkill_ends_map },
 	{ "mapv-moves-a-run", test_mapv_moves_a_run },
 	{ "mapv-scattered", test_mapv_scattered },
+	{ "mapv-runs-across-elements", test_mapv_runs_across_elements },
+	{ "mapv-run-meets-its-own-pages", test_mapv_run_meets_its_own_pages },
 	{ "mapv-run-crosses-page-tables", test_mapv_run_crosses_page_tables },
 	{ "mapv-einval", test_mapv_einval },
 	{ "mapv-efault-vec", test_mapv_efault_vec },

@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 import engine
-from bench import backends, tracing
+from bench import backends, batch, tracing
 from bench.kmod import QUICK, size_label
 from lab.module import REPO
 
@@ -37,9 +37,6 @@ def test_bench_kmod_quick(fa_module, tmp_path):
             *[rf"{m} per page \(ns, median / p99\)\s+{NUM} / {NUM}" for m in ("fa_map", "uffdio_move", "uffdio_copy")],
             r"  ratio FA_IOC_MAP/UFFDIO_MOVE \(median\)\s+" + NUM,
             r"  ratio FA_IOC_MAP/UFFDIO_COPY \(median\)\s+" + NUM,
-            *[rf"64 pages at once, {m} per page \(ns, median\)\s+" + NUM for m in ("fa_mapv", "fa_map", "uffdio_move")],
-            r"  ratio FA_IOC_MAPV/FA_IOC_MAP \(median\)\s+" + NUM,
-            r"  ratio FA_IOC_MAPV/UFFDIO_MOVE \(median\)\s+" + NUM,
             rf"{area}: prepare per page \(ns\)\s+" + NUM, rf"{area}: map per page \(ns\)\s+" + NUM,
             rf"{area}: /proc/self/maps unchanged\s+True"]
     assert missing_rows(out, rows) == []
@@ -71,3 +68,16 @@ def test_bench_work_quick(fa_module, tmp_path):
     assert missing_rows(out, [rf"{re.escape(b)}(\s+{NUM}){{10}}$" for b in engine.BACKENDS]) == []
     res = json.loads((tmp_path / "bench-work.json").read_text())
     assert res["quick"] is True and res["transport"] == "local" and set(res["per_fault"]) == set(engine.BACKENDS)
+
+
+def test_bench_batch_quick(fa_module, tmp_path):
+    out = run_quick("bench.batch", tmp_path, timeout=600)
+    rows = [rf"{m}\s+{NUM}\s+{NUM}\s+(<= {NUM}|-)\s+(met|MISSED|-)\s+0$" for m in batch.METHODS]
+    goals = [rf"ratio {re.escape(name)} \(median\): {NUM} \(goal <= {g:g}\) (met|MISSED)"
+             for name, _, _, g in batch.RATIO_GOALS]
+    assert missing_rows(out, rows + goals) == []
+    res = json.loads((tmp_path / "bench-batch.json").read_text())
+    assert res["quick"] is True
+    assert res["flushes_per_page"]["fa_map"] == 1 and res["flushes_per_page"]["uffdio_move"] == 1, \
+        "a flush per page, named by its placement"
+    assert res["flushes_per_page"]["fa_mapv"] == 1 / batch.PER, "FA_IOC_MAPV: one flush per call"

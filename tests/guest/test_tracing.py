@@ -63,6 +63,15 @@ def traced(fa_module):
     for addr, n in ((marker_addr, 1), (dst_addr, 257)):
         fcntl.ioctl(fd, uapi.IOC_PREPARE, uapi.Prepare(start=addr, len=n * PAGE))
     gup, fmap = uapi.Gup(start=marker_addr, npages=1), uapi.Map(dst=dst_addr, src=src_addr, len=257 * PAGE)
+    vdst, vdst_addr = anon(1024)
+    fcntl.ioctl(fd, uapi.IOC_PREPARE, uapi.Prepare(start=vdst_addr, len=1024 * PAGE))
+    vsrc, vsrc_addr = anon(2 * 512)  # 61 pages inside its one whole page table
+    vsrc_addr = -(-vsrc_addr // (512 * PAGE)) * 512 * PAGE
+    vec = (uapi.Iovec * 61)(*(uapi.Iovec(dst=vdst_addr + (i * 97) % 1024 * PAGE,
+                                         src=vsrc_addr + (60 - i) * PAGE, len=PAGE) for i in range(61)))
+    for v in vec:
+        ctypes.memset(v.src, 3, PAGE)
+    fmapv = uapi.Mapv(vec=ctypes.addressof(vec), count=61)
     with Tracer(pids=[os.getpid()]) as t:
         with Window() as w["touch"]:
             for i in range(1013):
@@ -76,10 +85,12 @@ def traced(fa_module):
             fcntl.ioctl(fd, uapi.IOC_GUP, gup)
         with Window() as w["map"]:
             fcntl.ioctl(fd, uapi.IOC_MAP, fmap)
+        with Window() as w["mapv"]:
+            fcntl.ioctl(fd, uapi.IOC_MAPV, fmapv)
     os.close(fd)
-    keep += [touch, split, marker, dst, src]
+    keep += [touch, split, marker, dst, src, vdst, vsrc]
     return dict(trace=t.trace, w=w, touch=touch_addr, vma_growth=vmas_after - vmas_before, gup=gup,
-                marker=marker_addr, map=fmap)
+                marker=marker_addr, map=fmap, mapv=fmapv)
 
 
 def events(traced, window, probe=None):
@@ -157,3 +168,17 @@ def test_map_257_pages_gives_257_page_events_and_no_vma_event(traced):
     flushes = inside(traced, "map", "flush_tlb_mm_range", call)
     assert len(flushes) == 257, "a move flushes once per page"
     assert {e["caller"] for e in flushes} == {"fa_map_page"}, "each flush is named by the page move it is in"
+
+
+def test_mapv_of_61_scattered_pages_flushes_once(traced):
+    """61 one-page elements, src in one page table, dst spread over 4 MiB: one run, one TLB flush."""
+    assert traced["mapv"].mapped == 61 * PAGE
+    flushes = events(traced, "mapv", "flush_tlb_mm_range")
+    assert len(flushes) == 1, f"{len(flushes)} flushes for one run"
+    assert flushes[0]["caller"] == "fa_map_page"
+    call = next(e for e in events(traced, "mapv", "fa_map"))
+    assert call["length"] == 61 * PAGE, "one fa_map event for the call, every element's bytes"
+    assert len(inside(traced, "mapv", "folio_move_anon_rmap", call)) == 61
+    runs = inside(traced, "mapv", "fa_map_page", call)
+    assert len(runs) == 1 and runs[0]["ret"] == 0, runs
+    assert inside(traced, "mapv", "flush_tlb_mm_range", call) == flushes
