@@ -107,6 +107,27 @@ static inline char *area_alloc(unsigned long npages, bool thp)
 	return p;
 }
 
+#define HUGE_BYTES (512UL * PAGE)	/* what one page table maps, one PMD (x86-64) */
+
+/*
+ * npages that start on a 2 MiB boundary, so that they share page tables
+ * (and, with thp, 2 MiB of them can be one PMD-mapped THP).
+ */
+static inline char *huge_alloc(unsigned long npages, bool thp)
+{
+	unsigned long len = npages * PAGE + HUGE_BYTES;
+	char *map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), *p;
+
+	if (map == MAP_FAILED)
+		return NULL;
+	p = (char *)(((uintptr_t)map + HUGE_BYTES - 1) & ~(uintptr_t)(HUGE_BYTES - 1));
+	if (p > map)
+		munmap(map, p - map);
+	munmap(p + npages * PAGE, map + len - (p + npages * PAGE));
+	madvise(p, npages * PAGE, thp ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
+	return p;
+}
+
 /* splitmix64: every (seed, page, word) gives a distinct, checkable word. */
 static inline uint64_t mix64(uint64_t x)
 {
@@ -211,6 +232,26 @@ static inline size_t maps_first_diff(const char *a, const char *b)
 		if (a[i++] == '\n')
 			line = i;
 	return line;
+}
+
+/* AnonHugePages of the VMA holding addr, in kB (PMD-mapped THPs only); -1 if none holds it. */
+static inline long vma_anon_huge_kb(const void *addr)
+{
+	FILE *f = fopen("/proc/self/smaps", "r");
+	unsigned long lo, hi;
+	bool in = false;
+	char line[256];
+	long kb = -1;
+
+	while (f && kb < 0 && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2)
+			in = lo <= (uintptr_t)addr && (uintptr_t)addr < hi;
+		else if (in)
+			sscanf(line, "AnonHugePages: %ld kB", &kb);
+	}
+	if (f)
+		fclose(f);
+	return kb;
 }
 
 /* AnonHugePages of this process, in kB. */

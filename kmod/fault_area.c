@@ -91,6 +91,9 @@ static struct {
 	void (*force_fatal_sig)(int sig);
 	void (*lru_add_drain)(void);
 	bool (*folio_free_swap)(struct folio *folio);
+	void (*pgtable_deposit)(struct mm_struct *mm, pmd_t *pmdp, pgtable_t pgtable);
+	pgtable_t (*pgtable_withdraw)(struct mm_struct *mm, pmd_t *pmdp);
+	void (*pte_free_defer)(struct mm_struct *mm, pgtable_t pgtable);
 } fa_k;
 
 static const struct {
@@ -117,6 +120,9 @@ static const struct {
 	{ "force_fatal_sig", (void **)&fa_k.force_fatal_sig },
 	{ "lru_add_drain", (void **)&fa_k.lru_add_drain },
 	{ "folio_free_swap", (void **)&fa_k.folio_free_swap },
+	{ "pgtable_trans_huge_deposit", (void **)&fa_k.pgtable_deposit },
+	{ "pgtable_trans_huge_withdraw", (void **)&fa_k.pgtable_withdraw },
+	{ "pte_free_defer", (void **)&fa_k.pte_free_defer },
 };
 
 /*
@@ -318,6 +324,25 @@ static pmd_t *fa_pmd(struct mm_struct *mm, unsigned long addr)
 	return pmd;
 }
 
+/* A pmd that points to a page table (not none, not a leaf, not a swap or migration entry). */
+static bool fa_pmd_is_table(pmd_t pmd)
+{
+	return !pmd_none(pmd) && pmd_present(pmd) && !pmd_leaf(pmd);
+}
+
+/*
+ * Is the mapped pte still in the page table that pmd points to?  A 2 MiB
+ * move takes a table of markers away, markers and all (fa_move_huge()):
+ * whoever found a marker through the pmd before, and locks the pte now,
+ * asks this under the pte lock.
+ */
+static bool fa_pte_in_pmd(pmd_t *pmd, pte_t *pte)
+{
+	pmd_t val = pmdp_get_lockless(pmd);
+
+	return fa_pmd_is_table(val) && pmd_page(val) == virt_to_page(pte);
+}
+
 /* ---- the fault hook ----------------------------------------------------- */
 
 /*
@@ -366,16 +391,17 @@ static void fa_signal(int signo, unsigned long addr, bool write)
 static atomic_t fa_hooks_running = ATOMIC_INIT(0);
 
 /*
- * Does the pte still hold what the fault read (vmf->orig_pte)?  The pte is
- * mapped, and vmf->ptl set, by handle_pte_fault()'s pte_offset_map_nolock()
- * before do_swap_page() is called (6.12), so its lock is at hand.
+ * Does the pte still hold what the fault read (vmf->orig_pte), in the page
+ * table the pmd still points to (fa_pte_in_pmd())?  The pte is mapped, and
+ * vmf->ptl set, by handle_pte_fault()'s pte_offset_map_nolock() before
+ * do_swap_page() is called (6.12), so its lock is at hand.
  */
 static bool fa_pte_unchanged(struct vm_fault *vmf)
 {
 	bool same;
 
 	spin_lock(vmf->ptl);
-	same = pte_same(ptep_get(vmf->pte), vmf->orig_pte);
+	same = pte_same(ptep_get(vmf->pte), vmf->orig_pte) && fa_pte_in_pmd(vmf->pmd, vmf->pte);
 	spin_unlock(vmf->ptl);
 	return same;
 }
@@ -885,7 +911,8 @@ static int fa_lock_ptes(struct fa_map_ctx *c, pte_t orig_src, pte_t **dst_pte, p
 		return -EAGAIN;
 	}
 	fa_double_pt_lock(*dst_ptl, *src_ptl);
-	if (!fa_is_marker(ptep_get(*dst_pte)) || !pte_same(ptep_get(*src_pte), orig_src)) {
+	if (!fa_pte_in_pmd(dst_pmd, *dst_pte) || !fa_is_marker(ptep_get(*dst_pte)) ||
+	    !pte_same(ptep_get(*src_pte), orig_src)) {
 		int err = fa_is_marker(ptep_get(*dst_pte)) ? -EAGAIN : -EEXIST;
 
 		fa_double_pt_unlock(*dst_ptl, *src_ptl);
@@ -1015,11 +1042,66 @@ static bool fa_run_dst_table(struct fa_map_ctx *c, unsigned long dst, struct fa_
 		pte_unmap(pte);
 		return false;
 	}
+	if (!fa_pte_in_pmd(pmd, pte)) {
+		if (ptl != src_ptl && ptl != t->ptl)
+			spin_unlock(ptl);
+		pte_unmap(pte);
+		return false;
+	}
 	if (t->ptl != src_ptl && t->ptl != ptl)
 		spin_unlock(t->ptl);
 	pte_unmap(t->base);
 	*t = (struct fa_run_dst){ pte - pte_index(dst), ptl, dst & PMD_MASK };
 	return true;
+}
+
+/*
+ * As mmu_notifier_invalidate_range_start(), which modules cannot call: a
+ * sleepable MMU_NOTIFY_CLEAR range of src, started before any lock is taken.
+ */
+static void fa_notify_start(struct fa_map_ctx *c, struct mmu_notifier_range *range, unsigned long start,
+			    unsigned long end)
+{
+	might_sleep();
+	mmu_notifier_range_init(range, MMU_NOTIFY_CLEAR, 0, c->mm, start, end);
+	if (mm_has_notifiers(c->mm)) {
+		range->flags |= MMU_NOTIFIER_RANGE_BLOCKABLE;
+		fa_k.mmu_notifier_start(range);
+	}
+}
+
+static void fa_notify_end(struct mmu_notifier_range *range)
+{
+	if (range->flags & MMU_NOTIFIER_RANGE_BLOCKABLE)
+		fa_k.mmu_notifier_end(range);
+}
+
+/*
+ * Lock the folio, then its anon_vma for writing, as mainline's UFFDIO_MOVE
+ * does: rmap walkers (reclaim, migration, and a THP split, which walks the
+ * anon_vma chain without the folio lock) keep off the folio meanwhile.
+ * Returns the anon_vma, or NULL when the folio was unmapped meanwhile (its
+ * lock is dropped again).
+ */
+static struct anon_vma *fa_lock_folio(struct folio *folio)
+{
+	struct anon_vma *anon_vma;
+
+	folio_lock(folio);
+	anon_vma = fa_k.folio_get_anon_vma(folio);
+	if (!anon_vma) {
+		folio_unlock(folio);
+		return NULL;
+	}
+	anon_vma_lock_write(anon_vma);
+	return anon_vma;
+}
+
+static void fa_unlock_folio(struct folio *folio, struct anon_vma *anon_vma)
+{
+	anon_vma_unlock_write(anon_vma);
+	fa_put_anon_vma(anon_vma);
+	folio_unlock(folio);
 }
 
 /*
@@ -1045,26 +1127,15 @@ static int fa_move(struct fa_map_ctx *c, struct folio *folio, pte_t orig_src, un
 	pte_t *src_pte;
 	int err;
 
-	/*
-	 * As mmu_notifier_invalidate_range_start(), which modules cannot
-	 * call: a sleepable range, started before any lock is taken.
-	 */
-	might_sleep();
-	mmu_notifier_range_init(&range, MMU_NOTIFY_CLEAR, 0, c->mm, src_start, src_end);
-	if (mm_has_notifiers(c->mm)) {
-		range.flags |= MMU_NOTIFIER_RANGE_BLOCKABLE;
-		fa_k.mmu_notifier_start(&range);
-	}
-	folio_lock(folio);
-	anon_vma = fa_k.folio_get_anon_vma(folio);
+	fa_notify_start(c, &range, src_start, src_end);
+	anon_vma = fa_lock_folio(folio);
 	if (!anon_vma) {
 		err = -EAGAIN;	/* unmapped meanwhile */
-		goto err_folio;
+		goto err_notify;
 	}
-	anon_vma_lock_write(anon_vma);
 	err = fa_lock_ptes(c, orig_src, &t.base, &src_pte, &t.ptl, &src_ptl);
 	if (err)
-		goto err_anon_vma;
+		goto err_folio;
 	/*
 	 * One mapping, no pin, ours alone.  The swap cache may hold it: the
 	 * moved pte is dirty, so reclaim writes it out again (as UFFDIO_MOVE).
@@ -1108,13 +1179,148 @@ static int fa_move(struct fa_map_ctx *c, struct folio *folio, pte_t orig_src, un
 	err = done;
 err_ptes:
 	fa_unlock_ptes(t.base, src_pte, t.ptl, src_ptl);
-err_anon_vma:
-	anon_vma_unlock_write(anon_vma);
-	fa_put_anon_vma(anon_vma);
 err_folio:
-	folio_unlock(folio);
-	if (range.flags & MMU_NOTIFIER_RANGE_BLOCKABLE)
-		fa_k.mmu_notifier_end(&range);
+	fa_unlock_folio(folio, anon_vma);
+err_notify:
+	fa_notify_end(&range);
+	return err;
+}
+
+/*
+ * May the pair at the walk's place move as one 2 MiB page?  A move, both
+ * addresses 2 MiB aligned, 2 MiB of the element left from here, both VMAs
+ * covering their 2 MiB (fa_map_vmas() checked that they agree).
+ */
+static bool fa_huge_fits(const struct fa_map_ctx *c)
+{
+	return !c->copy && IS_ALIGNED(c->dst | c->src, HPAGE_PMD_SIZE) &&
+	       c->iov[c->el].len - c->off >= HPAGE_PMD_SIZE &&
+	       c->src + HPAGE_PMD_SIZE <= c->src_vma->vm_end && c->dst + HPAGE_PMD_SIZE <= c->dst_vma->vm_end;
+}
+
+/*
+ * Are all 512 ptes of dst's page table our markers, as PREPARE wrote them?
+ * Then none of them maps a page, and a move may take the whole table away.
+ * One pass of xor and or over the raw values (pte_val() may be a paravirt
+ * call), no branch: the scan is about 45 % of a 2 MiB move's instructions
+ * (kmod/README.md).  Caller holds the table's lock.
+ */
+static bool fa_table_all_markers(pte_t *pte)
+{
+	const pteval_t marker = native_pte_val(fa_marker());
+	pteval_t diff = 0;
+	int i;
+
+	for (i = 0; i < PTRS_PER_PTE; i++)
+		diff |= READ_ONCE(pte[i].pte) ^ marker;
+	return !diff;
+}
+
+/*
+ * Move the PMD-mapped THP at c->src whole onto the 512 markers at c->dst,
+ * as mainline's move_pages_huge_pmd() moves one onto an empty pmd; here
+ * dst's pmd holds a page table of markers, which goes.  Under the src and
+ * dst pmd locks (and dst's pte lock, taken after them, as khugepaged does):
+ * src's pmd is cleared, dst's pmd gets the huge pmd, the folio joins dst's
+ * anon_vma and index, and src's deposited page table (for a later split)
+ * goes with it to dst.  dst's markers stay in the table that goes: a walker
+ * still inside it (a fault on a marker, our own MAP) asks fa_pte_in_pmd()
+ * under the pte lock.  One flush covers both ranges (freed_tables: CPUs'
+ * paging-structure caches may point to dst's table) before the pmd locks
+ * go; the table itself is freed after an RCU grace period
+ * (pte_free_defer()), since lockless walkers (gup_fast, pte_offset_map())
+ * may be reading it.  Returns
+ * HPAGE_PMD_NR (pages moved), 0 when src or dst is not so (fa_map_page()
+ * then splits src and moves a page at a time, with every per-page error),
+ * EAGAIN (something changed: retry) or EBUSY (pinned).
+ */
+static int fa_move_huge(struct fa_map_ctx *c)
+{
+	pmd_t *src_pmd = fa_pmd(c->mm, c->src), *dst_pmd = fa_pmd(c->mm, c->dst);
+	unsigned long lo = min(c->src, c->dst), hi = max(c->src, c->dst) + HPAGE_PMD_SIZE;
+	spinlock_t *src_ptl, *dst_ptl, *pte_ptl;
+	struct mmu_notifier_range range;
+	pmd_t src_pmdval, dst_pmdval, huge;
+	struct anon_vma *anon_vma;
+	struct folio *folio;
+	pte_t *pte;
+	int err;
+
+	if (!src_pmd || !dst_pmd)
+		return 0;
+	src_pmdval = pmdp_get_lockless(src_pmd);
+	dst_pmdval = pmdp_get_lockless(dst_pmd);
+	if (!pmd_trans_huge(src_pmdval) || !fa_pmd_is_table(dst_pmdval))
+		return 0;
+	src_ptl = pmd_lock(c->mm, src_pmd);
+	if (!pmd_same(pmdp_get(src_pmd), src_pmdval)) {
+		spin_unlock(src_ptl);
+		return -EAGAIN;
+	}
+	/* The huge zero page, or a THP that fork() shared: the page path's rules */
+	folio = page_folio(pmd_page(src_pmdval));
+	if (!folio_test_anon(folio) || !PageAnonExclusive(&folio->page)) {
+		spin_unlock(src_ptl);
+		return 0;
+	}
+	folio_get(folio);
+	spin_unlock(src_ptl);
+
+	fa_notify_start(c, &range, c->src, c->src + HPAGE_PMD_SIZE);
+	anon_vma = fa_lock_folio(folio);
+	if (!anon_vma) {
+		err = -EAGAIN;
+		goto err_notify;
+	}
+	dst_ptl = pmd_lockptr(c->mm, dst_pmd);
+	fa_double_pt_lock(src_ptl, dst_ptl);
+	err = -EAGAIN;
+	if (!pmd_same(pmdp_get(src_pmd), src_pmdval) || !pmd_same(pmdp_get(dst_pmd), dst_pmdval))
+		goto err_pmds;
+	err = -EBUSY;
+	if (folio_maybe_dma_pinned(folio))
+		goto err_pmds;
+	err = -EAGAIN;
+	pte = fa_k.pte_offset_map_nolock(c->mm, dst_pmd, c->dst, &pte_ptl);
+	if (!pte)
+		goto err_pmds;
+	/* the pte lock's class is the pmd locks' (one ptdesc lock): a third subclass */
+	if (pte_ptl != src_ptl && pte_ptl != dst_ptl)
+		spin_lock_nested(pte_ptl, SINGLE_DEPTH_NESTING + 1);
+	err = 0;
+	if (!fa_table_all_markers(pte))
+		goto err_pte;
+	src_pmdval = pmdp_huge_get_and_clear(c->mm, c->src, src_pmd);
+	if (folio_maybe_dma_pinned(folio)) {
+		/* gup_fast pinned it between the check and the clear; it re-checks the pmd after */
+		set_pmd_at(c->mm, c->src, src_pmd, src_pmdval);
+		err = -EBUSY;
+		goto err_pte;
+	}
+	pmd_clear(dst_pmd);
+	fa_k.folio_move_anon_rmap(folio, c->dst_vma);
+	folio->index = linear_page_index(c->dst_vma, c->dst);
+	huge = mk_huge_pmd(&folio->page, c->dst_vma->vm_page_prot);
+	if (c->dst_vma->vm_flags & VM_WRITE)
+		huge = pmd_mkwrite_novma(huge);
+	set_pmd_at(c->mm, c->dst, dst_pmd, pmd_mkdirty(huge));
+	fa_k.pgtable_deposit(c->mm, dst_pmd, fa_k.pgtable_withdraw(c->mm, src_pmd));
+	fa_k.flush_tlb_mm_range(c->mm, lo, hi, PMD_SHIFT, true);
+	err = HPAGE_PMD_NR;
+err_pte:
+	if (pte_ptl != src_ptl && pte_ptl != dst_ptl)
+		spin_unlock(pte_ptl);
+	pte_unmap(pte);
+err_pmds:
+	fa_double_pt_unlock(src_ptl, dst_ptl);
+	if (err == HPAGE_PMD_NR) {
+		fa_k.pte_free_defer(c->mm, pmd_pgtable(dst_pmdval));
+		mm_dec_nr_ptes(c->mm);
+	}
+	fa_unlock_folio(folio, anon_vma);
+err_notify:
+	fa_notify_end(&range);
+	folio_put(folio);
 	return err;
 }
 
@@ -1185,32 +1391,43 @@ static void fa_run_range(struct fa_map_ctx *c, unsigned long *src_start, unsigne
 	*src_end = c->runs ? pmd_addr_end(c->src, c->src_vma->vm_end) : c->src + PAGE_SIZE;
 }
 
-/*
- * The pair at the walk's place: one page for a copy, a run for a move.
- * Returns the pairs placed (>= 1) or -errno.  Caller holds mmap_read_lock.
- */
-static int fa_map_page(struct fa_map_ctx *c)
+/* The pair at the walk's place, a page of it (copy) or a run (move): pairs placed or -errno. */
+static int fa_place_small(struct fa_map_ctx *c)
 {
 	unsigned long start, end;
 	struct folio *folio;
 	pte_t orig_src;
+	int err;
+
+	folio = fa_src_folio(c, &orig_src);
+	if (IS_ERR(folio))
+		return PTR_ERR(folio);
+	if (c->copy) {
+		err = fa_copy_one(c, orig_src) ?: 1;
+	} else {
+		fa_run_range(c, &start, &end);
+		err = fa_move(c, folio, orig_src, start, end);
+	}
+	folio_put(folio);
+	return err;
+}
+
+/*
+ * The pair at the walk's place: 2 MiB whole where src is a PMD-mapped THP
+ * and dst 512 markers, else a page for a copy, a run for a move.  Returns
+ * the pairs placed (>= 1) or -errno.  Caller holds mmap_read_lock.
+ */
+static int fa_map_page(struct fa_map_ctx *c)
+{
 	int err, tries;
 
 	/* PREPARE gave dst's VMA an anon_vma; the rmap calls below need it. */
 	if (unlikely(!c->dst_vma->anon_vma) && fa_k.anon_vma_prepare(c->dst_vma))
 		return -ENOMEM;
 	for (tries = 0; tries < FA_MAP_RETRIES; tries++) {
-		folio = fa_src_folio(c, &orig_src);
-		if (IS_ERR(folio)) {
-			err = PTR_ERR(folio);
-		} else if (c->copy) {
-			err = fa_copy_one(c, orig_src) ?: 1;
-			folio_put(folio);
-		} else {
-			fa_run_range(c, &start, &end);
-			err = fa_move(c, folio, orig_src, start, end);
-			folio_put(folio);
-		}
+		err = fa_huge_fits(c) ? fa_move_huge(c) : 0;
+		if (!err)
+			err = fa_place_small(c);
 		if (err != -EAGAIN)
 			return err;
 		if (fatal_signal_pending(current))
@@ -1253,9 +1470,15 @@ static int fa_map_vmas(struct fa_map_ctx *c)
 /* Step p n pages on; false past the walk's end. */
 static bool fa_pos_skip(const struct fa_map_ctx *c, struct fa_pos *p, unsigned long n)
 {
-	while (n--)
-		if (!fa_pos_next(c, p))
+	unsigned long bytes = n << PAGE_SHIFT;
+
+	while (bytes >= c->iov[p->el].len - p->off) {
+		bytes -= c->iov[p->el].len - p->off;
+		p->off = 0;
+		if (++p->el == c->count)
 			return false;
+	}
+	p->off += bytes;
 	return true;
 }
 

@@ -12,6 +12,9 @@
  *                                   FA_IOC_MAPV of 64 one-page elements in a shuffled order vs
  *                                   64 FA_IOC_MAP calls vs one 64-page UFFDIO_MOVE, ns/page;
  *                                   with METHOD (fa_mapv, ...), that one alone
+ *   fa_bench huge PAGES [METHOD]    2 MiB at once from a THP: FA_IOC_MAPV of one 2 MiB element vs
+ *                                   one 2 MiB FA_IOC_MAP vs 512 FA_IOC_MAP calls vs one 2 MiB
+ *                                   UFFDIO_MOVE, ns/page
  *   fa_bench big PAGES              prepare PAGES, map each page, check VMAs unchanged
  */
 #define _GNU_SOURCE
@@ -94,6 +97,11 @@ static int place_kmod(int fd, char *dst, char *src, unsigned long per)
 	return err;
 }
 
+static int place_kmod_whole(int fd, char *dst, char *src, unsigned long per)
+{
+	return fa_map(fd, dst, src, per * PAGE, 0, NULL);
+}
+
 static int place_kmod_mapv(int fd, char *dst, char *src, unsigned long per)
 {
 	struct fa_iovec v = { (uintptr_t)dst, (uintptr_t)src, per * PAGE };
@@ -158,27 +166,6 @@ static int place_setup(const char *area_kind, char *area, unsigned long pages)
 	return fd;
 }
 
-#define TABLE_BYTES (512 * PAGE)	/* what one page table maps (x86-64) */
-
-/*
- * per pages (per <= 512) inside one page table, so that a move of all of
- * them may take one src pte lock and one TLB flush whatever their order.
- */
-static char *tmp_alloc(unsigned long per)
-{
-	unsigned long len = per * PAGE + TABLE_BYTES;
-	char *map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), *tmp;
-
-	if (map == MAP_FAILED)
-		return NULL;
-	tmp = (char *)(((uintptr_t)map + TABLE_BYTES - 1) & ~(uintptr_t)(TABLE_BYTES - 1));
-	if (tmp > map)
-		munmap(map, tmp - map);
-	munmap(tmp + per * PAGE, map + len - (tmp + per * PAGE));
-	madvise(tmp, per * PAGE, MADV_NOHUGEPAGE);
-	return tmp;
-}
-
 #define PLACE_BLOCKS 16	/* the methods take turns, a block of pages each */
 #define MAX_METHODS 4
 
@@ -190,17 +177,18 @@ static char *tmp_alloc(unsigned long per)
  * rather than on whichever ran last.
  */
 static void race(const char *mode, const struct method *methods, unsigned int nm,
-		 unsigned long pages, unsigned long per)
+		 unsigned long pages, unsigned long per, bool thp)
 {
 	unsigned long calls = pages / per, block = (calls + PLACE_BLOCKS - 1) / PLACE_BLOCKS, b, i;
+	unsigned long thp_calls[MAX_METHODS] = {};
 	char *area[MAX_METHODS], *tmp[MAX_METHODS];
 	uint64_t *t[MAX_METHODS], sum[MAX_METHODS] = {};
 	int fd[MAX_METHODS];
 	unsigned int k, m;
 
 	for (m = 0; m < nm; m++) {
-		area[m] = area_alloc(calls * per, false);
-		tmp[m] = tmp_alloc(per);
+		area[m] = huge_alloc(calls * per, false);
+		tmp[m] = huge_alloc(per, thp);	/* in one page table: one src pte lock and flush */
 		t[m] = calloc(calls, sizeof(*t[m]));
 		if (!area[m] || !tmp[m] || !t[m])
 			die("place setup");
@@ -214,8 +202,15 @@ static void race(const char *mode, const struct method *methods, unsigned int nm
 				uint64_t t0;
 				int err;
 
+				if (thp) {	/* a THP each time, also after a split: a new mapping */
+					munmap(tmp[m], per * PAGE);
+					tmp[m] = huge_alloc(per, true);
+					if (!tmp[m])
+						die("mmap");
+				}
 				for (j = 0; j < per; j++)	/* fresh pages each time: not timed */
 					page_fill(tmp[m] + j * PAGE, 1, i * per + j);
+				thp_calls[m] += thp && page_is_thp(tmp[m]);
 				t0 = now_ns();
 				err = methods[m].fn(fd[m], area[m] + i * per * PAGE, tmp[m], per);
 				t[m][i] = (now_ns() - t0) / per;
@@ -234,10 +229,11 @@ static void race(const char *mode, const struct method *methods, unsigned int nm
 				fprintf(stderr, "fa_bench: %s: page %lu wrong\n", methods[m].name, i);
 				exit(1);
 			}
-		printf(", \"%s\": {\"mean_ns\": %.1f, \"median_ns\": %llu, \"p99_ns\": %llu}",
+		printf(", \"%s\": {\"mean_ns\": %.1f, \"median_ns\": %llu, \"p99_ns\": %llu, "
+		       "\"src_thp_calls\": %lu, \"dst_huge_kb\": %ld}",
 		       methods[m].name, (double)sum[m] / calls,
 		       (unsigned long long)percentile(t[m], calls, 0.5),
-		       (unsigned long long)percentile(t[m], calls, 0.99));
+		       (unsigned long long)percentile(t[m], calls, 0.99), thp_calls[m], vma_anon_huge_kb(area[m]));
 		close(fd[m]);
 		munmap(area[m], calls * per * PAGE);
 		munmap(tmp[m], per * PAGE);
@@ -254,12 +250,30 @@ static void place(unsigned long pages)
 		{ "uffdio_copy", "uffd", place_uffd_copy },
 	};
 
-	race("place", methods, 3, pages, 1);
+	race("place", methods, 3, pages, 1, false);
 }
 
 #define BATCH 64	/* pages placed at once by batch */
 
 /* every method in turns, or the one named alone (a traced run's) */
+static void race_some(const char *mode, const struct method *methods, unsigned int nm, unsigned long pages,
+		      unsigned long per, bool thp, const char *only)
+{
+	unsigned int m;
+
+	if (!only) {
+		race(mode, methods, nm, pages, per, thp);
+		return;
+	}
+	for (m = 0; m < nm; m++)
+		if (!strcmp(methods[m].name, only)) {
+			race(mode, methods + m, 1, pages, per, thp);
+			return;
+		}
+	fprintf(stderr, "fa_bench: %s: no method %s\n", mode, only);
+	exit(2);
+}
+
 static void batch(unsigned long pages, const char *only)
 {
 	static const struct method methods[] = {
@@ -268,19 +282,22 @@ static void batch(unsigned long pages, const char *only)
 		{ "fa_map", "fa", place_kmod },
 		{ "uffdio_move", "uffd", place_uffd_move },
 	};
-	unsigned int m;
 
-	if (!only) {
-		race("batch", methods, 4, pages, BATCH);
-		return;
-	}
-	for (m = 0; m < 4; m++)
-		if (!strcmp(methods[m].name, only)) {
-			race("batch", methods + m, 1, pages, BATCH);
-			return;
-		}
-	fprintf(stderr, "fa_bench: batch: no method %s\n", only);
-	exit(2);
+	race_some("batch", methods, 4, pages, BATCH, false, only);
+}
+
+#define HUGE_PAGES 512	/* pages placed at once by huge: one THP */
+
+static void huge(unsigned long pages, const char *only)
+{
+	static const struct method methods[] = {
+		{ "fa_mapv", "fa", place_kmod_mapv },
+		{ "fa_map_2m", "fa", place_kmod_whole },
+		{ "fa_map", "fa", place_kmod },
+		{ "uffdio_move", "uffd", place_uffd_move },
+	};
+
+	race_some("huge", methods, 4, pages, HUGE_PAGES, true, only);
 }
 
 static void big(unsigned long pages)
@@ -330,11 +347,13 @@ int main(int argc, char **argv)
 		place(n);
 	else if (argc > 2 && !strcmp(argv[1], "batch") && n >= BATCH)
 		batch(n, argc > 3 ? argv[3] : NULL);
+	else if (argc > 2 && !strcmp(argv[1], "huge") && n >= HUGE_PAGES)
+		huge(n, argc > 3 ? argv[3] : NULL);
 	else if (argc > 2 && !strcmp(argv[1], "big") && n)
 		big(n);
 	else {
 		fprintf(stderr, "usage: fa_bench zero-fill PAGES [REPS] | hold BYTES | place PAGES | "
-			"batch PAGES [METHOD] | big PAGES\n");
+			"batch PAGES [METHOD] | huge PAGES [METHOD] | big PAGES\n");
 		return 2;
 	}
 	return 0;

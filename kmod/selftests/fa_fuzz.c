@@ -9,7 +9,9 @@
  * unmapped or cut by an inaccessible page, and ranges that are unaligned, huge,
  * in the kernel, above TASK_SIZE, overlapping, unmapped or across two VMAs,
  * alone (FA_IOC_MAP) or as FA_IOC_MAPV vectors of up to FA_MAPV_MAX + 1.
- * Meanwhile two live threads fault and map on the same areas, and a
+ * Meanwhile two live threads fault and map on the same areas and move a
+ * THP whole into a 2 MiB area now and then (the fuzz threads' ranges reach
+ * it too, 2 MiB long among others), and a
  * verifier on a second open file migrates its own area over and over and
  * checks every page.  Every return must be success or a documented errno
  * (kmod/README.md); the run prints the seed, the calls and the errnos seen.
@@ -31,10 +33,10 @@
 #define MAX_THREADS 8
 
 static int fuzz_fd, verify_fd;
-static char *areas[AREAS], *hole, *cut, *verify_area;
+static char *areas[AREAS], *hole, *cut, *verify_area, *thp;
 static volatile int stop;
 static unsigned long calls_done, calls_total = 100000, verified_rounds, verified_pages;
-static unsigned long errno_seen[256], live_maps, live_drops;
+static unsigned long errno_seen[256], live_maps, live_drops, live_huge;
 static uint64_t seed;
 
 /* the documented results of an ioctl (kmod/README.md, "Errors") */
@@ -63,7 +65,7 @@ static uint64_t pick_addr(uint64_t *s)
 	};
 	char *a = areas[rnd(s) % AREAS];
 
-	switch (rnd(s) % 8) {
+	switch (rnd(s) % 9) {
 	case 0:
 		return special[rnd(s) % (sizeof(special) / sizeof(special[0]))];
 	case 1:
@@ -72,6 +74,8 @@ static uint64_t pick_addr(uint64_t *s)
 		return (uintptr_t)areas[1] - PAGE * (1 + rnd(s) % 2);	/* across areas 0 and 1 */
 	case 3:
 		return (uintptr_t)a + rnd(s) % (AREA_PAGES * PAGE);	/* unaligned */
+	case 4:
+		return (uintptr_t)thp + rnd(s) % 2 * HUGE_BYTES;
 	default:
 		return (uintptr_t)a + rnd(s) % AREA_PAGES * PAGE;
 	}
@@ -79,7 +83,8 @@ static uint64_t pick_addr(uint64_t *s)
 
 static uint64_t pick_len(uint64_t *s)
 {
-	static const uint64_t special[] = { 0, 1, PAGE - 1, PAGE + 1, 1ULL << 40, ~0ULL & ~(PAGE - 1), 1ULL << 63 };
+	static const uint64_t special[] = { 0, 1, PAGE - 1, PAGE + 1, HUGE_BYTES, 1ULL << 40, ~0ULL & ~(PAGE - 1),
+					    1ULL << 63 };
 
 	if (rnd(s) % 6 == 0)
 		return special[rnd(s) % (sizeof(special) / sizeof(special[0]))];
@@ -238,6 +243,17 @@ static void on_signal(int sig, siginfo_t *si, void *uc)
 	}
 }
 
+/* A THP in the src half (a write of all of it), markers in the dst half, one move of the 2 MiB. */
+static void move_thp(int fill)
+{
+	struct fa_iovec v = { (uintptr_t)(thp + HUGE_BYTES), (uintptr_t)thp, HUGE_BYTES };
+
+	memset(thp, fill, HUGE_BYTES);
+	fa_prepare(fuzz_fd, thp + HUGE_BYTES, HUGE_BYTES, SIGBUS, NULL);
+	if (fa_mapv(fuzz_fd, &v, 1, 0, NULL) == 0)
+		__atomic_add_fetch(&live_huge, 1, __ATOMIC_RELAXED);
+}
+
 static void *live_thread(void *arg)
 {
 	uint64_t s = seed ^ 0x11ce ^ (uintptr_t)arg;
@@ -249,6 +265,8 @@ static void *live_thread(void *arg)
 
 		if (rnd(&s) % 16 == 0)
 			fa_prepare(fuzz_fd, a, AREA_PAGES * PAGE, SIGBUS, NULL);	/* markers again */
+		if (rnd(&s) % 32 == 0)
+			move_thp((int)p);
 		(void)*(volatile char *)(a + p * PAGE);
 		if (rnd(&s) % 4 == 0) {
 			memset(t_tmp, (int)p, PAGE);
@@ -286,17 +304,18 @@ static void *verify_thread(void *arg)
 /*
  * Every fuzzed range starts in a sandbox at a fixed, far address: guards,
  * area 0, area 1 (other protections: a range across them spans two VMAs),
- * a hole, areas 2 and 3 (THP on 3), guards.  Markers exist only in areas, so
- * a map moves at most 2 * AREA_PAGES pages from a src in the sandbox, and the
- * guards keep those in it; a longer range ends in unmapped space, so a
- * prepare of it is refused before it discards anything.
+ * a hole, areas 2 and 3 (THP on 3), the 2 MiB-aligned THP area, guards.
+ * Markers exist only in areas, so a map moves at most 2 * AREA_PAGES pages
+ * (2 MiB from the THP area) from a src in the sandbox, and the guards keep
+ * those in it; a longer range ends in unmapped space, so a prepare of it is
+ * refused before it discards anything.
  */
 #define SANDBOX ((char *)0x200000000000ULL)
 #define GUARD_PAGES (4 * AREA_PAGES)
 
 static int sandbox(void)
 {
-	unsigned long pages = 2 * GUARD_PAGES + AREAS * AREA_PAGES + 16;
+	unsigned long pages = 2 * GUARD_PAGES + AREAS * AREA_PAGES + 16 + 3 * HUGE_BYTES / PAGE;
 	char *p = mmap(SANDBOX, pages * PAGE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
 	int i;
 
@@ -307,6 +326,9 @@ static int sandbox(void)
 	hole = areas[1] + AREA_PAGES * PAGE;
 	areas[2] = hole + 16 * PAGE;
 	areas[3] = areas[2] + AREA_PAGES * PAGE;
+	thp = (char *)(((uintptr_t)areas[3] + AREA_PAGES * PAGE + HUGE_BYTES - 1) & ~(uintptr_t)(HUGE_BYTES - 1));
+	if (mprotect(thp, 2 * HUGE_BYTES, PROT_READ | PROT_WRITE) || madvise(thp, 2 * HUGE_BYTES, MADV_HUGEPAGE))
+		return -1;
 	munmap(hole, 16 * PAGE);	/* a range known to be unmapped */
 	for (i = 0; i < AREAS; i++) {
 		if (mprotect(areas[i], AREA_PAGES * PAGE, PROT_READ | PROT_WRITE | (i == 1 ? PROT_EXEC : 0)))
@@ -372,9 +394,9 @@ int main(int argc, char **argv)
 	for (i = 0; i < 256; i++)
 		if (errno_seen[i])
 			printf(" %s=%lu", i ? strerrorname_np(i) : "0", errno_seen[i]);
-	printf("\nfuzz: %lu calls, %lu undocumented; live maps %lu, pages dropped %lu; verifier %lu rounds, "
-	       "%lu pages checked\n", calls_done < calls_total ? calls_done : calls_total, stop == 2 ? 1UL : 0UL,
-	       live_maps, live_drops, verified_rounds, verified_pages);
+	printf("\nfuzz: %lu calls, %lu undocumented; live maps %lu, pages dropped %lu, 2 MiB MAPVs %lu; "
+	       "verifier %lu rounds, %lu pages checked\n", calls_done < calls_total ? calls_done : calls_total,
+	       stop == 2 ? 1UL : 0UL, live_maps, live_drops, live_huge, verified_rounds, verified_pages);
 	close(fuzz_fd);
 	close(verify_fd);
 	if (stop > 1)

@@ -1978,6 +1978,180 @@ static void test_mapv_run_stops_at_a_shared_page(void)
 	release_child(pid, pipe_w);
 }
 
+
+/* ---- 2 MiB moves --------------------------------------------------------------- */
+
+
+static char *align_huge(char *p)
+{
+	return (char *)(((uintptr_t)p + HUGE_BYTES - 1) & ~(uintptr_t)(HUGE_BYTES - 1));
+}
+
+/*
+ * A 2 MiB-aligned PMD-mapped THP whose page i holds area page first + i,
+ * its pfns in pfn[].  Skips the case when the kernel gives no THP.
+ */
+static char *thp_src(unsigned long first, uint64_t *pfn)
+{
+	char *src = huge_alloc(512, true);
+	unsigned long i;
+
+	CHECK(src, "mmap: %s", strerror(errno));
+	for (i = 0; i < 512; i++)
+		page_fill(src + i * PAGE, SEED, first + i);
+	if (vma_anon_huge_kb(src) < 2048)
+		SKIP("no PMD-mapped THP (AnonHugePages %ld kB): is transparent_hugepage never?",
+		     vma_anon_huge_kb(src));
+	for (i = 0; i < 512; i++)
+		pfn[i] = PM_PFN(pagemap(src + i * PAGE));
+	return src;
+}
+
+/* The 2 MiB-aligned start inside g_area (setup(1024) or more), and its page index there. */
+static char *huge_dst(unsigned long *first)
+{
+	char *dst = align_huge(g_area);
+
+	*first = (dst - g_area) / PAGE;
+	return dst;
+}
+
+/* A THP onto 512 markers moves whole: one huge pmd at dst, the same pfns, src empty. */
+static void thp_moves_whole(bool vector)
+{
+	struct fa_iovec v;
+	unsigned long first, i;
+	uint64_t pfn[512];
+	int64_t mapped;
+	char *dst, *src;
+
+	setup(1024, 0);
+	dst = huge_dst(&first);
+	src = thp_src(first, pfn);
+	v = (struct fa_iovec){ (uintptr_t)dst, (uintptr_t)src, HUGE_BYTES };
+	if (vector)
+		CHECK_ERR(fa_mapv(g_fd, &v, 1, 0, &mapped), 0);
+	else
+		CHECK_ERR(fa_map(g_fd, dst, src, HUGE_BYTES, 0, &mapped), 0);
+	CHECK(mapped == HUGE_BYTES, "mapped %lld", (long long)mapped);
+	CHECK(vma_anon_huge_kb(dst) == 2048, "dst AnonHugePages %ld kB: not one huge pmd", vma_anon_huge_kb(dst));
+	CHECK(vma_anon_huge_kb(src) == 0, "src AnonHugePages %ld kB after the move", vma_anon_huge_kb(src));
+	for (i = 0; i < 512; i++) {
+		CHECK(PM_PFN(pagemap(dst + i * PAGE)) == pfn[i], "page %lu: copied, not moved", i);
+		CHECK(!(pagemap(src + i * PAGE) & PM_PRESENT), "src page %lu still present", i);
+	}
+	check_pages(g_area, first, 512);
+	CHECK(stats().pages_mapped == 512, "pages_mapped %llu", (unsigned long long)stats().pages_mapped);
+	CHECK(g_sigs == 0, "signals: %d", g_sigs);
+}
+
+static void test_mapv_moves_a_thp_whole(void)
+{
+	thp_moves_whole(true);
+}
+
+static void test_map_moves_a_thp_whole(void)
+{
+	thp_moves_whole(false);
+}
+
+/*
+ * dst page 7 holds a page already: the THP is split and moved a page at a
+ * time up to it (EEXIST, 7 pages); no huge pmd at dst, page 7's src stays.
+ */
+static void test_mapv_thp_onto_a_filled_dst_splits(void)
+{
+	unsigned long first;
+	uint64_t pfn[512];
+	struct fa_iovec v;
+	int64_t mapped;
+	char *dst, *src;
+
+	setup(1024, 0);
+	dst = huge_dst(&first);
+	page_fill(t_tmp, SEED, first + 7);
+	CHECK_ERR(fa_map(g_fd, dst + 7 * PAGE, t_tmp, PAGE, 0, NULL), 0);
+	src = thp_src(first, pfn);
+	v = (struct fa_iovec){ (uintptr_t)dst, (uintptr_t)src, HUGE_BYTES };
+	CHECK_ERR(fa_mapv(g_fd, &v, 1, 0, &mapped), EEXIST);
+	CHECK(mapped == 7 * PAGE, "mapped %lld before the filled page", (long long)mapped);
+	CHECK(vma_anon_huge_kb(dst) == 0, "dst AnonHugePages %ld kB", vma_anon_huge_kb(dst));
+	CHECK(PM_PFN(pagemap(dst)) == pfn[0], "page 0: copied, not moved");
+	CHECK(pagemap(src + 7 * PAGE) & PM_PRESENT, "src page 7 left");
+	check_pages(g_area, first, 8);
+}
+
+static volatile int split_stop;
+static char *split_at;
+static unsigned int split_seq, split_done;
+
+/*
+ * One MADV_DONTNEED of split_at each time split_seq moves on, as close to
+ * the move as it gets; split_done says it is over.
+ */
+static void *split_loop(void *arg)
+{
+	unsigned int seq;
+
+	(void)arg;
+	while (!__atomic_load_n(&split_stop, __ATOMIC_ACQUIRE)) {
+		seq = __atomic_load_n(&split_seq, __ATOMIC_ACQUIRE);
+		if (seq != split_done) {
+			madvise(split_at, PAGE, MADV_DONTNEED);
+			__atomic_store_n(&split_done, seq, __ATOMIC_RELEASE);
+		}
+	}
+	return NULL;
+}
+
+/*
+ * A thread zaps page 300 of each src THP (splitting its pmd) as it is
+ * moved: either the move wins (all 512 pages, one huge pmd) or the zap
+ * does (pages 0..299 moved a page at a time, then ENOENT).  Never anything
+ * else, and every page moved holds its data.
+ */
+static void test_mapv_thp_races_a_split(void)
+{
+	int rounds = 48, whole = 0, split = 0, r;
+	pthread_t tid;
+
+	setup(512 * (rounds + 1), 0);
+	split_stop = 0;
+	split_seq = split_done = 0;
+	CHECK(pthread_create(&tid, NULL, split_loop, NULL) == 0, "pthread_create");
+	for (r = 0; r < rounds; r++) {
+		char *dst = align_huge(g_area) + r * HUGE_BYTES, *src;
+		unsigned long first = (dst - g_area) / PAGE;
+		uint64_t pfn[512];
+		struct fa_iovec v;
+		int64_t mapped;
+		int err;
+
+		src = thp_src(first, pfn);
+		split_at = src + 300 * PAGE;
+		v = (struct fa_iovec){ (uintptr_t)dst, (uintptr_t)src, HUGE_BYTES };
+		__atomic_store_n(&split_seq, r + 1, __ATOMIC_RELEASE);
+		err = fa_mapv(g_fd, &v, 1, 0, &mapped);
+		while (__atomic_load_n(&split_done, __ATOMIC_ACQUIRE) != (unsigned int)r + 1)
+			;
+		if (!err && mapped == HUGE_BYTES) {
+			whole++;
+			check_pages(g_area, first, 512);
+		} else if (err == ENOENT && mapped == 300 * PAGE) {
+			split++;
+			check_pages(g_area, first, 300);
+		} else {
+			split_stop = 1;
+			FAIL("round %d: %s, mapped %lld", r, errname(err), (long long)mapped);
+		}
+	}
+	__atomic_store_n(&split_stop, 1, __ATOMIC_RELEASE);
+	pthread_join(tid, NULL);
+	printf("# %d moved whole, %d split first\n", whole, split);
+	CHECK(whole > 0 && split > 0, "%d whole, %d split in %d rounds: the race was not run", whole, split,
+	      rounds);
+}
+
 static const fa_test_t fa_tests[] = {
 	{ "unknown-ioctl-enotty", test_unknown_ioctl_enotty },
 	{ "prepare-einval", test_prepare_einval },
@@ -2042,6 +2216,10 @@ static const fa_test_t fa_tests[] = {
 	{ "mapv-partial-progress", test_mapv_partial_progress },
 	{ "mapv-copy-keeps-src", test_mapv_copy_keeps_src },
 	{ "mapv-run-stops-at-a-shared-page", test_mapv_run_stops_at_a_shared_page },
+	{ "mapv-moves-a-thp-whole", test_mapv_moves_a_thp_whole },
+	{ "map-moves-a-thp-whole", test_map_moves_a_thp_whole },
+	{ "mapv-thp-onto-a-filled-dst-splits", test_mapv_thp_onto_a_filled_dst_splits },
+	{ "mapv-thp-races-a-split", test_mapv_thp_races_a_split },
 };
 
 static void run_one(const fa_test_t *t)

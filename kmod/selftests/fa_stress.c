@@ -10,11 +10,15 @@
  *   map     places random pages ahead of the faults, racing them (EEXIST):
  *           one page (FA_IOC_MAP) or a run of RUN_PAGES (FA_IOC_MAPV) in turn
  *   churn   turns random ranges back into markers (FA_IOC_PREPARE); now and
- *           then unmaps, maps and prepares a page of its own, and forks a
- *           child that touches that marker and must die of SIGBUS
+ *           then a whole 2 MiB, which it fills at once from a THP (FA_IOC_MAPV:
+ *           whole where all 512 are still markers, else split and a page at a
+ *           time), the other threads keeping off those pages meanwhile; now
+ *           and then unmaps, maps and prepares a page of its own,
+ *           and forks a child that touches that marker and must die of SIGBUS
  * Content is checked continuously.  A watchdog fails the run when a thread
  * makes no progress for 10 s (a lost wakeup or a stuck lock).  The last line
- * gives the minutes held, pages verified, EEXIST races and lost pages.
+ * gives the minutes held, pages verified, EEXIST races, THPs moved whole and
+ * lost pages.
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -47,8 +51,9 @@ static long pages = 1024;
 static uint64_t seed = 1;
 static char *areas[MAX_CPUS];
 static volatile int stop;
-static unsigned long verified, eexist, lost, maps;	/* atomic */
-static __thread char *t_tmp, *t_run;
+static unsigned long verified, eexist, lost, maps, huge_whole;	/* atomic */
+static __thread char *t_tmp, *t_run, *t_huge;
+static long refilling[MAX_CPUS];	/* atomic: the first page of the 2 MiB churn refills, or -1 */
 
 static char *page_of(int cpu, long p)
 {
@@ -86,6 +91,44 @@ static int place_run(int cpu, long p)
 		page_fill(t_run + i * PAGE, seed, index_of(cpu, p + i));
 	e = fa_mapv(fd, &v, 1, 0, &mapped);
 	__atomic_add_fetch(&maps, mapped / PAGE, __ATOMIC_RELAXED);
+	if (e == EEXIST)
+		__atomic_add_fetch(&eexist, 1, __ATOMIC_RELAXED);
+	return e == EEXIST ? 0 : e;
+}
+
+/* The 2 MiB-aligned page index of the area at or below p (areas are 2 MiB aligned). */
+static long huge_start(long p)
+{
+	long h = p & ~511L;
+
+	return h + 512 > pages ? pages - 512 : h;
+}
+
+/*
+ * fill a THP with the 2 MiB from huge_start(p), turn those into markers and
+ * place the THP there with one FA_IOC_MAPV element at once: whole if dst
+ * still holds 512 markers (its page is then a THP's: counted), else split
+ * and a page at a time up to an EEXIST
+ */
+static int refill_huge(int cpu, long p)
+{
+	struct fa_iovec v = { (uintptr_t)page_of(cpu, huge_start(p)), (uintptr_t)t_huge, HUGE_BYTES };
+	int64_t mapped = 0;
+	long i;
+	int e;
+
+	__atomic_store_n(&refilling[cpu], huge_start(p), __ATOMIC_SEQ_CST);
+	for (i = 0; i < 512; i++)
+		page_fill(t_huge + i * PAGE, seed, index_of(cpu, huge_start(p) + i));
+	e = fa_prepare(fd, page_of(cpu, huge_start(p)), HUGE_BYTES, SIGBUS, NULL);
+	if (!e)
+		e = fa_mapv(fd, &v, 1, 0, &mapped);
+	__atomic_store_n(&refilling[cpu], -1, __ATOMIC_SEQ_CST);
+	if (e && e != EEXIST)
+		return e;
+	__atomic_add_fetch(&maps, mapped / PAGE, __ATOMIC_RELAXED);
+	if (e == 0 && page_is_thp(page_of(cpu, huge_start(p))))
+		__atomic_add_fetch(&huge_whole, 1, __ATOMIC_RELAXED);
 	if (e == EEXIST)
 		__atomic_add_fetch(&eexist, 1, __ATOMIC_RELAXED);
 	return e == EEXIST ? 0 : e;
@@ -150,12 +193,17 @@ static void *worker(void *arg)
 	t_tmp = area_alloc(1, false);
 	madvise(t_tmp, PAGE, MADV_DONTFORK);	/* a forked child must not share it */
 	t_run = t->role == MAP ? area_alloc(RUN_PAGES, false) : NULL;
+	t_huge = t->role == CHURN ? huge_alloc(512, true) : NULL;
 	if (t_run)
 		madvise(t_run, RUN_PAGES * PAGE, MADV_DONTFORK);
+	if (t_huge)
+		madvise(t_huge, HUGE_BYTES, MADV_DONTFORK);
 	while (!stop) {
-		long p = (long)((s = mix64(s)) % pages);
+		long p = (long)((s = mix64(s)) % pages), r = __atomic_load_n(&refilling[t->cpu], __ATOMIC_SEQ_CST);
 		int e = 0;
 
+		if (t->role != CHURN && r >= 0 && p + RUN_PAGES > r && p < r + 512)
+			p = (r + 512 + RUN_PAGES) % pages;	/* off the 2 MiB being refilled */
 		switch (t->role) {
 		case FAULT:
 			if (!page_check(page_of(t->cpu, p), seed, index_of(t->cpu, p))) {
@@ -169,9 +217,11 @@ static void *worker(void *arg)
 			e = s & 1 ? place(t->cpu, p) : place_run(t->cpu, p + RUN_PAGES > pages ? pages - RUN_PAGES : p);
 			break;
 		case CHURN:
-			if (p + CHURN_PAGES > pages)
-				p = pages - CHURN_PAGES;
-			e = fa_prepare(fd, page_of(t->cpu, p), CHURN_PAGES * PAGE, SIGBUS, NULL);
+			if (s % 4 == 0)
+				e = refill_huge(t->cpu, p);
+			else
+				e = fa_prepare(fd, page_of(t->cpu, p + CHURN_PAGES > pages ? pages - CHURN_PAGES : p),
+					       CHURN_PAGES * PAGE, SIGBUS, NULL);
 			if (!e && s % 64 == 0)
 				e = churn_probe(probe);
 			usleep(1000);
@@ -212,8 +262,8 @@ int main(int argc, char **argv)
 	ncpus = sysconf(_SC_NPROCESSORS_ONLN);
 	if (ncpus > MAX_CPUS)
 		ncpus = MAX_CPUS;
-	if (secs < 1 || pages < CHURN_PAGES) {
-		fprintf(stderr, "stress: -d must be >= 1 and -p >= %d\n", CHURN_PAGES);
+	if (secs < 1 || pages < 512) {
+		fprintf(stderr, "stress: -d must be >= 1 and -p >= 512\n");
 		return 2;
 	}
 	fd = fa_open();
@@ -223,7 +273,8 @@ int main(int argc, char **argv)
 	}
 	sigaction(SIGBUS, &sa, NULL);
 	for (i = 0; i < ncpus; i++) {
-		areas[i] = area_alloc(pages, false);
+		refilling[i] = -1;
+		areas[i] = huge_alloc(pages, false);
 		if (!areas[i] || fa_prepare(fd, areas[i], pages * PAGE, SIGBUS, NULL)) {
 			fprintf(stderr, "stress: cannot set up area %d\n", i);
 			return 2;
@@ -270,8 +321,9 @@ int main(int argc, char **argv)
 				lost++;
 	if (stop == 2 || lost)
 		status = 1;
-	printf("stress: %.1f minutes held, %lu pages verified, %lu maps, %lu EEXIST races, %lu lost pages: %s\n",
-	       (time(NULL) - start) / 60.0, verified, maps, eexist, lost, status ? "FAIL" : "ok");
+	printf("stress: %.1f minutes held, %lu pages verified, %lu maps, %lu EEXIST races, %lu THPs moved whole, "
+	       "%lu lost pages: %s\n", (time(NULL) - start) / 60.0, verified, maps, eexist, huge_whole, lost,
+	       status ? "FAIL" : "ok");
 	close(fd);
 	return status;
 }

@@ -71,13 +71,18 @@ def test_bench_work_quick(fa_module, tmp_path):
 
 
 def test_bench_batch_quick(fa_module, tmp_path):
-    out = run_quick("bench.batch", tmp_path, timeout=600)
-    rows = [rf"{m}\s+{NUM}\s+{NUM}\s+(<= {NUM}|-)\s+(met|MISSED|-)\s+0$" for m in batch.METHODS]
+    out = run_quick("bench.batch", tmp_path, timeout=900)
+    rows = [rf"{m}\s+{NUM}\s+{NUM}\s+(<= {NUM}|-)\s+(met|MISSED|-)\s+(\d+%|-)\s+\d+%\s+0$"
+            for mode in batch.MODES for m in mode.methods]
     goals = [rf"ratio {re.escape(name)} \(median\): {NUM} \(goal <= {g:g}\) (met|MISSED)"
-             for name, _, _, g in batch.RATIO_GOALS]
+             for mode in batch.MODES for name, _, _, g in mode.ratio_goals]
     assert missing_rows(out, rows + goals) == []
     res = json.loads((tmp_path / "bench-batch.json").read_text())
     assert res["quick"] is True
-    assert res["flushes_per_page"]["fa_map"] == 1 and res["flushes_per_page"]["uffdio_move"] == 1, \
-        "a flush per page, named by its placement"
-    assert res["flushes_per_page"]["fa_mapv"] == 1 / batch.PER, "FA_IOC_MAPV: one flush per call"
+    flushes = res["batch"]["flushes_per_page"]
+    assert flushes["fa_map"] == 1 and flushes["uffdio_move"] == 1, "a flush per page, named by its placement"
+    assert flushes["fa_mapv"] == 1 / 64, "FA_IOC_MAPV: one flush per call"
+    huge = res["huge"]
+    assert huge["timed"]["fa_mapv"]["src_thp_calls"] == huge["timed"]["pages"] // 512, "every src a THP"
+    assert huge["timed"]["fa_mapv"]["dst_huge_kb"] == huge["timed"]["pages"] * 4, "every 2 MiB moved whole"
+    assert huge["flushes_per_page"]["fa_mapv"] == 1 / 512, "a 2 MiB move: one flush"

@@ -48,10 +48,11 @@ def test_lifetime(lifetime_run, case):
 def test_stress_60s(fa_module):
     out = run([SELFTESTS / "fa_stress", "-d", STRESS_SECONDS], timeout=STRESS_SECONDS + 120)
     m = re.search(r"stress: ([\d.]+) minutes held, (\d+) pages verified, (\d+) maps, (\d+) EEXIST races, "
-                  r"(\d+) lost pages: (\w+)", out.stdout)
+                  r"(\d+) THPs moved whole, (\d+) lost pages: (\w+)", out.stdout)
     assert m, out.stdout + out.stderr
-    assert out.returncode == 0 and m.group(6) == "ok" and m.group(5) == "0", out.stdout + out.stderr
+    assert out.returncode == 0 and m.group(7) == "ok" and m.group(6) == "0", out.stdout + out.stderr
     assert float(m.group(1)) >= STRESS_SECONDS / 60 - 0.05 and int(m.group(2)) > 0
+    assert int(m.group(5)) > 0, "no 2 MiB move went whole: the huge path was not run"
 
 
 def opener(groups):
