@@ -57,6 +57,7 @@ class RunResult:
     pages_per_s: float
     pages_placed: int
     pages_pushed: int
+    push_calls: int  # placement calls of the push stream (kmod backends: one FA_IOC_MAPV per 64 pages)
     eexist: int  # places that lost a race (benign)
     user_copy_bytes: int  # bytes placement copied in user space (the mprotect backend's memcpy), exactly
     vmas_before: int  # VMAs overlapping the area, before the first touch
@@ -219,7 +220,8 @@ def _result(res, config):
         touch_tid=[t.tid for t in touches], touch_t_ns=[t.t0_ns for t in touches],
         push_t_ns=list(res.push_t_ns[0:res.npushes]),
         wall_s=wall, pages_per_s=res.pages_placed / wall if wall > 0 else 0.0,
-        pages_placed=res.pages_placed, pages_pushed=res.pages_pushed, eexist=res.eexist,
+        pages_placed=res.pages_placed, pages_pushed=res.pages_pushed, push_calls=res.push_calls,
+        eexist=res.eexist,
         user_copy_bytes=res.user_copy_bytes,
         vmas_before=res.vmas_before, vmas_after=res.vmas_after, rss_kb=res.rss_kb,
         bad_pages=res.bad_pages, first_bad=list(res.first_bad)[:min(res.bad_pages, lib.FA_MAX_FIRST)],

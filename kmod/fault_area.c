@@ -304,7 +304,7 @@ static inline bool fa_is_own_marker(pte_t pte)
 	return fa_is_marker(pte) && (swp_offset(pte_to_swp_entry(pte)) & FA_MARKER_OWN);
 }
 
-/* The pmd of addr if it maps a pte table, else NULL (none, huge, or bad). */
+/* The pmd entry of addr, whatever it holds; NULL when an upper level is none, huge or bad. */
 static pmd_t *fa_pmd(struct mm_struct *mm, unsigned long addr)
 {
 	pgd_t *pgd = pgd_offset(mm, addr);

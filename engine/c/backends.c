@@ -84,6 +84,45 @@ int fa_place(long idx)
 	return err;
 }
 
+/*
+ * kmod backends: place n pages of buf (page k holding page idx[k]) with one
+ * FA_IOC_MAPV of one-page elements.  buf lies in one page table, so the
+ * moves take one TLB flush.  done[k] says which went in: a page a fault
+ * placed meanwhile (EEXIST) is left out and the call goes on after it.
+ * With record_pfn, counts as fa_place() does.  Returns 0 or another errno.
+ */
+int fa_place_batch(const long *idx, char *buf, int n, char *done)
+{
+	uint64_t flags = E.cfg->backend == FA_B_KMOD_COPY ? FA_MAP_COPY : 0, before[FA_PUSH_BATCH];
+	struct fa_iovec v[FA_PUSH_BATCH];
+	int k, j, err = 0;
+
+	for (k = 0; k < n; k++) {
+		v[k] = (struct fa_iovec){ (uintptr_t)(E.area + idx[k] * PAGE), (uintptr_t)(buf + k * PAGE), PAGE };
+		before[k] = E.pagemap_fd >= 0 ? pfn_of(buf + k * PAGE) : 0;
+		done[k] = 0;
+	}
+	for (k = 0; k < n && !err;) {
+		int64_t mapped = 0;
+
+		err = fa_mapv(E.fa_fd, v + k, n - k, flags, &mapped);
+		for (j = k; j < k + mapped / (int64_t)PAGE; j++) {
+			done[j] = 1;
+			if (E.pagemap_fd < 0)
+				continue;
+			__atomic_add_fetch(&E.pfn_checked, 1, __ATOMIC_RELAXED);
+			if (before[j] && pfn_of(E.area + idx[j] * PAGE) == before[j])
+				__atomic_add_fetch(&E.pfn_kept, 1, __ATOMIC_RELAXED);
+		}
+		k = j;
+		if (err == EEXIST) {	/* a lost race, as the page-a-call push skips it */
+			k++;
+			err = 0;
+		}
+	}
+	return err;
+}
+
 /* The synchronous backends: the faulting thread handles its own fault. */
 static void on_fault(int sig, siginfo_t *si, void *uc)
 {

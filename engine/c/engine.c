@@ -421,18 +421,22 @@ static int push_request(void)
 	return err;
 }
 
-static void *push_thread(void *arg)
+/* A pushed page is in: count it, with the time, unless a fault counted it first. */
+static void push_done(uint64_t idx, unsigned long long t)
+{
+	if (!__atomic_exchange_n(&E.placed[idx], 1, __ATOMIC_RELAXED)) {
+		__atomic_add_fetch(&E.pages_placed, 1, __ATOMIC_RELAXED);
+		E.res->push_t_ns[__atomic_fetch_add(&E.pages_pushed, 1, __ATOMIC_RELAXED)] = t;
+	}
+	__atomic_store_n(&E.last_progress_ns, t, __ATOMIC_RELAXED);
+}
+
+/* A page a call (fa_place()): every backend but kmod's. */
+static void push_pages(void)
 {
 	uint64_t idx;
-	unsigned long long t;
 	long n;
 
-	(void)arg;
-	if (fa_thread_init())
-		return NULL;
-	__atomic_add_fetch(&E.helpers_ready, 1, __ATOMIC_RELEASE);
-	if (push_request())
-		goto out;
 	for (n = 0; n < E.pages && !__atomic_load_n(&E.abort, __ATOMIC_RELAXED); n++) {
 		int err;
 
@@ -441,20 +445,73 @@ static void *push_thread(void *arg)
 		if (__atomic_load_n(&E.placed[idx], __ATOMIC_RELAXED))
 			continue;
 		err = fa_place(idx);
+		E.push_calls++;
 		if (err == EEXIST)
 			continue;
 		if (err) {
 			fa_fail("push: placing page %llu failed: %s", (unsigned long long)idx, strerror(err));
 			break;
 		}
-		t = now_ns();
-		if (!__atomic_exchange_n(&E.placed[idx], 1, __ATOMIC_RELAXED)) {
-			__atomic_add_fetch(&E.pages_placed, 1, __ATOMIC_RELAXED);
-			E.res->push_t_ns[__atomic_fetch_add(&E.pages_pushed, 1, __ATOMIC_RELAXED)] = t;
-		}
-		__atomic_store_n(&E.last_progress_ns, t, __ATOMIC_RELAXED);
+		push_done(idx, now_ns());
 	}
-out:
+}
+
+/*
+ * kmod backends: FA_PUSH_BATCH pushed pages a call (fa_place_batch()),
+ * read into a buffer inside one page table: T.tmp points at each page of
+ * it in turn, so push_next() fills it as it fills T.tmp.
+ */
+static void push_batched(void)
+{
+	char *own = T.tmp, *buf = huge_alloc(FA_PUSH_BATCH, false), done[FA_PUSH_BATCH];
+	long idx[FA_PUSH_BATCH], n = 0;
+	int cnt, k, err, more = 1;
+
+	if (!buf) {
+		fa_fail("push: cannot map its batch buffer: %s", strerror(errno));
+		return;
+	}
+	madvise(buf, FA_PUSH_BATCH * PAGE, MADV_DONTFORK);	/* as T.tmp */
+	while (more && n < E.pages && !__atomic_load_n(&E.abort, __ATOMIC_RELAXED)) {
+		for (cnt = 0; cnt < FA_PUSH_BATCH && n < E.pages; n++) {
+			uint64_t i;
+
+			T.tmp = buf + cnt * PAGE;
+			more = !push_next(n, &i);
+			if (!more)
+				break;
+			if (!__atomic_load_n(&E.placed[i], __ATOMIC_RELAXED))
+				idx[cnt++] = (long)i;
+		}
+		T.tmp = own;
+		if (!cnt)
+			continue;
+		err = fa_place_batch(idx, buf, cnt, done);
+		E.push_calls++;
+		if (err) {
+			fa_fail("push: placing %d pages from page %ld failed: %s", cnt, idx[0], strerror(err));
+			break;
+		}
+		for (k = 0; k < cnt; k++)
+			if (done[k])
+				push_done(idx[k], now_ns());
+	}
+	T.tmp = own;
+	munmap(buf, FA_PUSH_BATCH * PAGE);
+}
+
+static void *push_thread(void *arg)
+{
+	(void)arg;
+	if (fa_thread_init())
+		return NULL;
+	__atomic_add_fetch(&E.helpers_ready, 1, __ATOMIC_RELEASE);
+	if (!push_request()) {
+		if (E.cfg->backend == FA_B_KMOD || E.cfg->backend == FA_B_KMOD_COPY)
+			push_batched();
+		else
+			push_pages();
+	}
 	fa_thread_fini();
 	return NULL;
 }
@@ -751,6 +808,7 @@ int fa_engine_run(const struct fa_cfg *cfg, struct fa_result *res)
 	watchdog_stop = 0;
 	res->nfaults = E.nfaults < E.faults_cap ? E.nfaults : E.faults_cap;
 	res->ntouches = E.ntouches < E.touches_cap ? E.ntouches : E.touches_cap;
+	res->push_calls = E.push_calls;
 	res->pages_placed = E.pages_placed;
 	res->pages_pushed = res->npushes = E.pages_pushed;
 	res->eexist = E.eexist;

@@ -146,6 +146,7 @@ struct fa_result {
 	unsigned long long wall_ns;	/* first access to last access */
 	long pages_placed;
 	long pages_pushed;
+	long push_calls;	/* placement calls of the push stream (kmod: one FA_IOC_MAPV per FA_PUSH_BATCH pages) */
 	long eexist;
 	long user_copy_bytes;	/* bytes placement copied in user space (the mprotect backend's memcpy) */
 	long vmas_before;	/* VMAs overlapping the area */
@@ -171,6 +172,8 @@ struct fa_result {
 	int nksteps;
 	struct fa_kstep_result ksteps[FA_MAX_KSTEPS];
 };
+
+#define FA_PUSH_BATCH 64	/* pushed pages one FA_IOC_MAPV places (kmod backends) */
 
 int fa_engine_run(const struct fa_cfg *cfg, struct fa_result *res);
 void fa_engine_free(struct fa_result *res);

@@ -28,6 +28,7 @@ struct engine {
 	long nfaults, ntouches;	/* atomic indexes into res->faults, res->touches */
 	long faults_cap, touches_cap;
 	long pages_placed, pages_pushed, eexist;	/* atomic */
+	long push_calls;	/* the push thread's */
 	long user_copy_bytes;	/* atomic */
 	unsigned long long last_progress_ns;		/* atomic */
 	int abort;		/* atomic: stop now */
@@ -63,6 +64,8 @@ int fa_fetch(long idx);
 int fa_resolve(long idx, unsigned long long t_start, int tid);
 /* Place T.tmp (holding page idx) at its address; 0 or an errno. */
 int fa_place(long idx);
+/* kmod backends: place n pages of buf (page k holding page idx[k]) in one FA_IOC_MAPV; see backends.c. */
+int fa_place_batch(const long *idx, char *buf, int n, char *done);
 
 /* backends.c */
 int fa_backend_setup(void);

@@ -112,3 +112,16 @@ def test_python_m_engine(fa_module):
     assert s["faults"] >= 256 and s["resolve_ns_median"] > 0
     bad = subprocess.run(cmd[:-1] + ["--hot-probability", "5"], capture_output=True, text=True, cwd=REPO, timeout=120)
     assert bad.returncode == 2 and "hot_probability: 5.0 is out of range" in bad.stderr, bad.stderr
+
+
+@pytest.mark.parametrize("backend", ["kmod", "kmod-copy"])
+def test_kmod_push_places_64_pages_a_call(fa_module, backend):
+    """The kmod backends' push stream places FA_PUSH_BATCH (64) pushed pages with one FA_IOC_MAPV:
+    each page once, moved (its pfn kept) or copied, a call per 64 pages of the stream at most."""
+    pages = 4096
+    res = run(backend, pages, 1, "random", push=True, record_pfn=True)
+    assert_complete(res)
+    assert res.pages_pushed + res.faults - res.eexist == res.pages_placed == pages, "each page placed once"
+    assert 0 < res.push_calls <= pages // 64 < res.pages_pushed, (res.push_calls, res.pages_pushed)
+    assert res.pfn_checked == pages
+    assert res.pfn_kept == (pages if backend == "kmod" else 0), "moved, not copied (kmod); copied (kmod-copy)"

@@ -168,6 +168,7 @@ def test_push_stream_places_pages():
     res = run("uffd-copy", 8192, 1, "random", push=True)
     assert_complete(res)
     assert res.pages_pushed > 0
+    assert res.push_calls >= res.pages_pushed, "uffd: a placement call per pushed page"
     assert res.pages_pushed + res.faults - res.eexist == res.pages_placed, "each page placed once, by one path"
 
 
