@@ -174,7 +174,9 @@ static int place_setup(const char *area_kind, char *area, unsigned long pages)
  * time of a call is divided by per.  The methods take turns in blocks of
  * pages, the first of each turn rotating, so that drift in the machine
  * (under TCG, other guests' and the host's load) falls on every method alike
- * rather than on whichever ran last.
+ * rather than on whichever ran last.  Each method's src pages lie in one
+ * page table; with thp, a fresh THP each call (src_thp_calls counts those
+ * the kernel gave), and dst_huge_kb is its area's AnonHugePages after.
  */
 static void race(const char *mode, const struct method *methods, unsigned int nm,
 		 unsigned long pages, unsigned long per, bool thp)
