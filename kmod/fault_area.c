@@ -661,15 +661,20 @@ static bool fa_map_args_ok(__u64 dst, __u64 src, __u64 len, __u64 flags)
 	       !(dst < src + len && src < dst + len);
 }
 
+/* A place in a placement call's walk: an element, and an offset in it. */
+struct fa_pos {
+	u32 el;
+	unsigned long off;
+};
+
 /*
  * One placement call: its elements (FA_IOC_MAP's one, FA_IOC_MAPV's vector)
- * walked a page at a time, in order.  dst and src are the pair at el/off.
+ * walked a page at a time, in order.  dst and src are the pair at `at`.
  */
 struct fa_map_ctx {
 	const struct fa_iovec *iov;
 	u32 count;
-	u32 el;			/* the element dst and src are in */
-	unsigned long off;	/* their offset in it */
+	struct fa_pos at;
 	unsigned long dst, src;
 	bool runs;		/* FA_IOC_MAPV: a move takes the pairs after it that share its locks */
 	bool copy;
@@ -678,12 +683,7 @@ struct fa_map_ctx {
 	struct vm_area_struct *dst_vma, *src_vma;
 };
 
-/* A place in the walk; fa_pos_next() steps it a page, false past the end. */
-struct fa_pos {
-	u32 el;
-	unsigned long off;
-};
-
+/* Step p a page on; false past the walk's end. */
 static bool fa_pos_next(const struct fa_map_ctx *c, struct fa_pos *p)
 {
 	p->off += PAGE_SIZE;
@@ -1027,6 +1027,7 @@ static bool fa_run_dst_table(struct fa_map_ctx *c, unsigned long dst, struct fa_
 			     spinlock_t *src_ptl)
 {
 	spinlock_t *ptl;
+	bool own;	/* ptl is not one the run holds already */
 	pmd_t *pmd;
 	pte_t *pte;
 
@@ -1038,12 +1039,13 @@ static bool fa_run_dst_table(struct fa_map_ctx *c, unsigned long dst, struct fa_
 	pte = fa_k.pte_offset_map_nolock(c->mm, pmd, dst, &ptl);
 	if (!pte)
 		return false;	/* none or huge: no markers */
-	if (ptl != src_ptl && ptl != t->ptl && !spin_trylock(ptl)) {
+	own = ptl != src_ptl && ptl != t->ptl;
+	if (own && !spin_trylock(ptl)) {
 		pte_unmap(pte);
 		return false;
 	}
 	if (!fa_pte_in_pmd(pmd, pte)) {
-		if (ptl != src_ptl && ptl != t->ptl)
+		if (own)
 			spin_unlock(ptl);
 		pte_unmap(pte);
 		return false;
@@ -1120,7 +1122,7 @@ static int fa_move(struct fa_map_ctx *c, struct folio *folio, pte_t orig_src, un
 {
 	struct mmu_notifier_range range;
 	unsigned long done, lo = c->src, hi = c->src;
-	struct fa_pos p = { c->el, c->off };
+	struct fa_pos p = c->at;
 	struct anon_vma *anon_vma;
 	struct fa_run_dst t;
 	spinlock_t *src_ptl;
@@ -1194,7 +1196,7 @@ err_notify:
 static bool fa_huge_fits(const struct fa_map_ctx *c)
 {
 	return !c->copy && IS_ALIGNED(c->dst | c->src, HPAGE_PMD_SIZE) &&
-	       c->iov[c->el].len - c->off >= HPAGE_PMD_SIZE &&
+	       c->iov[c->at.el].len - c->at.off >= HPAGE_PMD_SIZE &&
 	       c->src + HPAGE_PMD_SIZE <= c->src_vma->vm_end && c->dst + HPAGE_PMD_SIZE <= c->dst_vma->vm_end;
 }
 
@@ -1229,10 +1231,10 @@ static bool fa_table_all_markers(pte_t *pte)
  * paging-structure caches may point to dst's table) before the pmd locks
  * go; the table itself is freed after an RCU grace period
  * (pte_free_defer()), since lockless walkers (gup_fast, pte_offset_map())
- * may be reading it.  Returns
- * HPAGE_PMD_NR (pages moved), 0 when src or dst is not so (fa_map_page()
- * then splits src and moves a page at a time, with every per-page error),
- * EAGAIN (something changed: retry) or EBUSY (pinned).
+ * may be reading it.  Returns HPAGE_PMD_NR (pages moved), 0 when src or dst
+ * is not so (fa_map_page() then splits src and moves a page at a time, with
+ * every per-page error), EAGAIN (something changed: retry) or EBUSY
+ * (pinned).
  */
 static int fa_move_huge(struct fa_map_ctx *c)
 {
@@ -1243,6 +1245,7 @@ static int fa_move_huge(struct fa_map_ctx *c)
 	pmd_t src_pmdval, dst_pmdval, huge;
 	struct anon_vma *anon_vma;
 	struct folio *folio;
+	bool own_pte_ptl;	/* split pte locks: dst's pte lock is not a pmd lock */
 	pte_t *pte;
 	int err;
 
@@ -1285,7 +1288,8 @@ static int fa_move_huge(struct fa_map_ctx *c)
 	if (!pte)
 		goto err_pmds;
 	/* the pte lock's class is the pmd locks' (one ptdesc lock): a third subclass */
-	if (pte_ptl != src_ptl && pte_ptl != dst_ptl)
+	own_pte_ptl = pte_ptl != src_ptl && pte_ptl != dst_ptl;
+	if (own_pte_ptl)
 		spin_lock_nested(pte_ptl, SINGLE_DEPTH_NESTING + 1);
 	err = 0;
 	if (!fa_table_all_markers(pte))
@@ -1308,7 +1312,7 @@ static int fa_move_huge(struct fa_map_ctx *c)
 	fa_k.flush_tlb_mm_range(c->mm, lo, hi, PMD_SHIFT, true);
 	err = HPAGE_PMD_NR;
 err_pte:
-	if (pte_ptl != src_ptl && pte_ptl != dst_ptl)
+	if (own_pte_ptl)
 		spin_unlock(pte_ptl);
 	pte_unmap(pte);
 err_pmds:
@@ -1508,8 +1512,7 @@ static int fa_map(struct fa_file *ff, struct fa_map_ctx *c, __s64 *mapped)
 			if (fatal_signal_pending(current))
 				return -EINTR;
 		}
-		c->el = p.el;
-		c->off = p.off;
+		c->at = p;
 		c->dst = fa_pos_dst(c, &p);
 		c->src = fa_pos_src(c, &p);
 		n = fa_map_vmas(c);

@@ -65,6 +65,14 @@ static int place(char *dst)
 	return EINVAL;
 }
 
+/* record_pfn: a page was placed at dst; was it the one filled, whose pfn was before? */
+static void count_pfn(uint64_t before, const char *dst)
+{
+	__atomic_add_fetch(&E.pfn_checked, 1, __ATOMIC_RELAXED);
+	if (before && pfn_of(dst) == before)
+		__atomic_add_fetch(&E.pfn_kept, 1, __ATOMIC_RELAXED);
+}
+
 /* With record_pfn, count whether the placed page is the one that was filled. */
 int fa_place(long idx)
 {
@@ -76,11 +84,8 @@ int fa_place(long idx)
 		return place(dst);
 	before = pfn_of(T.tmp);
 	err = place(dst);
-	if (!err) {
-		__atomic_add_fetch(&E.pfn_checked, 1, __ATOMIC_RELAXED);
-		if (before && pfn_of(dst) == before)
-			__atomic_add_fetch(&E.pfn_kept, 1, __ATOMIC_RELAXED);
-	}
+	if (!err)
+		count_pfn(before, dst);
 	return err;
 }
 
@@ -108,11 +113,8 @@ int fa_place_batch(const long *idx, char *buf, int n, char *done)
 		err = fa_mapv(E.fa_fd, v + k, n - k, flags, &mapped);
 		for (j = k; j < k + mapped / (int64_t)PAGE; j++) {
 			done[j] = 1;
-			if (E.pagemap_fd < 0)
-				continue;
-			__atomic_add_fetch(&E.pfn_checked, 1, __ATOMIC_RELAXED);
-			if (before[j] && pfn_of(E.area + idx[j] * PAGE) == before[j])
-				__atomic_add_fetch(&E.pfn_kept, 1, __ATOMIC_RELAXED);
+			if (E.pagemap_fd >= 0)
+				count_pfn(before[j], E.area + idx[j] * PAGE);
 		}
 		k = j;
 		if (err == EEXIST) {	/* a lost race, as the page-a-call push skips it */
