@@ -1,6 +1,14 @@
 """Figures of one run, each with its unit, for the report's comparison table."""
 import statistics
 
+import numpy as np
+
+from analysis.invariants import MAP_PATHS, in_phase
+
+# the placement calls a flush can be named by (tracing/bpf_text.py flush_caller()): flushes the process makes
+# otherwise (copy-on-write after it forked its source, its own mprotect or munmap) are not the placement's
+PLACE_CALLERS = MAP_PATHS + ("fa_map",)
+
 # (key, column header, unit)
 COLUMNS = (
     ("pages", "pages", "pages"),
@@ -12,6 +20,9 @@ COLUMNS = (
     ("eexist", "EEXIST", "races"),
     ("vmas_added", "VMAs added", "VMAs"),
     ("pfn_kept_pct", "pfn kept", "%"),
+    ("prefetched", "prefetched", "pages"),
+    ("stream_calls", "stream calls", "calls"),
+    ("stream_place_us", "stream place", "us/page"),
     ("tlb_per_page", "TLB flushes", "per page"),
     ("lost_events", "lost", "events"),
 )
@@ -33,9 +44,10 @@ def of_run(run):
     if "tlb" in run.trace.get("groups", ()):
         if run.events is not None:
             evs = run.events
-            ts = evs["ts_ns"]
-            flushes = evs.of("flush_tlb_mm_range") & (evs["tgid"] == run.tgid) & (ts >= r["t_start_ns"]) \
-                & (ts <= r["t_end_ns"])
+            flushes = evs.of("flush_tlb_mm_range") & in_phase(run, evs)
+            if run.backend != "mprotect":  # its placement is an mprotect, which the tracer names by stack
+                placing = [i for i, name in enumerate(evs.strings) if name in PLACE_CALLERS]
+                flushes &= np.isin(evs["caller"], placing)
             tlb = round(int(flushes.sum()) / placed, 3)
         else:
             tlb = round(run.trace["counts"].get("flush_tlb_mm_range", 0) / placed, 3)
@@ -45,5 +57,8 @@ def of_run(run):
         "resolve_median_us": _us(r["resolve_ns"], statistics.median), "eexist": r["eexist"],
         "vmas_added": r["maps_lines_after"] - r["maps_lines_before"],
         "pfn_kept_pct": round(100 * r["pfn_kept"] / r["pfn_checked"], 1) if r["pfn_checked"] else None,
+        "prefetched": r.get("pages_prefetched", 0), "stream_calls": r.get("push_calls", 0),
+        "stream_place_us": round(r["stream_place_ns"] / 1000 / r["stream_pages"], 2)
+        if r.get("stream_pages") else None,
         "tlb_per_page": tlb, "lost_events": run.trace.get("lost_events", 0),
     }

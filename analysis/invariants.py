@@ -35,6 +35,7 @@ DATA = {
     "kill": "a source killed mid-run (source.kill_after_pages)",
     "link": "a link delay (source.delay_us)",
     "replay": "a replayed workload (workload.replay) and its recording",
+    "tmp_thp": "2 MiB batches read into a THP buffer (area.tmp_thp) and the area's AnonHugePages right after",
 } | {f"after:{k}": f"the after-migration step workload.after: {k}" for k in AFTER_KINDS}
 
 
@@ -121,6 +122,8 @@ def _inapplicable(inv, run):
             return "needs a link delay (source.delay_us)"
         if need == "replay" and not run.config["workload"].get("replay"):
             return "needs a replayed workload (workload.replay)"
+        if need == "tmp_thp" and not run.config["area"].get("tmp_thp"):
+            return "needs 2 MiB batches from a THP buffer (area.tmp_thp)"
     return ""
 
 
@@ -154,12 +157,15 @@ def _verdict(ok, reason, metrics):
 
 
 def in_phase(run, events):
-    """Mask: events of the workload's tgid during the fault phase."""
-    ts = events["ts_ns"]
-    return (ts >= run.result["t_start_ns"]) & (ts <= run.result["t_end_ns"]) & (events["tgid"] == run.tgid)
+    """Mask: events of the workload's tgid while it places pages: the fault phase, and prefill's stream."""
+    ts, r = events["ts_ns"], run.result
+    inside = (ts >= r["t_start_ns"]) & (ts <= r["t_end_ns"])
+    if r.get("prefill_t0_ns"):
+        inside |= (ts >= r["prefill_t0_ns"]) & (ts <= r["prefill_t1_ns"])
+    return inside & (events["tgid"] == run.tgid)
 
 
-@invariant("no_vma_created", "no VMA event for the workload's tgid during the fault phase, and "
+@invariant("no_vma_created", "no VMA event for the workload's tgid during the fault phase (and prefill), and "
            "/proc/pid/maps is identical before and after it", events=VMA_NEW, complete=True, data=("maps",))
 def no_vma_created(run, params):
     evs = run.events
@@ -168,7 +174,7 @@ def no_vma_created(run, params):
     metrics = {"vma_events": [len(made), "events"], "vmas_before": [r["maps_lines_before"], "VMAs"],
                "vmas_after": [r["maps_lines_after"], "VMAs"]}
     if len(made):
-        return "fail", (f"{len(made)} VMA events in the fault phase, first {made.name(0)} on thread "
+        return "fail", (f"{len(made)} VMA events while placing pages, first {made.name(0)} on thread "
                         f"{made['tid'][0]}"), metrics
     if not r["maps_same"]:
         return "fail", (f"/proc/pid/maps changed: {r['maps_lines_before']} -> {r['maps_lines_after']} "
@@ -384,6 +390,30 @@ def thp_collapse(run, params):
     want = params["coverage"] * a["huge_kb_possible"]
     return _verdict(a["huge_kb_after"] >= want > 0, f"AnonHugePages {a['huge_kb_before']} -> "
                     f"{a['huge_kb_after']} kB of {a['huge_kb_possible']} kB possible", metrics)
+
+
+@invariant("thp_kept", "right after the stream placed them, AnonHugePages of the area covers every 2 MiB batch "
+           "that was read into a THP, and those huge pages are the ones read into (every pfn kept, so no collapse "
+           "copied them) or khugepaged collapsed nothing meanwhile", data=("tmp_thp", "pfn"))
+def thp_kept(run, params):
+    r = run.result
+    want = r["huge_batches"] * 2048
+    moved = r["pfn_checked"] == r["pfn_kept"] == r["pages"]
+    metrics = {"huge_kb": [r["huge_kb_placed"], "kB"], "huge_kb_wanted": [want, "kB"],
+               "huge_batches": [r["huge_batches"], "batches"], "batches_possible": [r["pages"] // 512, "batches"],
+               "pfn_kept": [r["pfn_kept"], "pages"], "khugepaged_collapsed": [r["khugepaged_collapsed"], "pages"]}
+    if not r["huge_batches"]:
+        return "undecided", "no 2 MiB batch was read into a THP (THP off, or no free 2 MiB)", metrics
+    said = f"AnonHugePages {r['huge_kb_placed']} kB right after placement, {want} kB from {r['huge_batches']} THP " \
+           "batches"
+    if r["huge_kb_placed"] < want:  # khugepaged only adds huge pages
+        return "fail", said, metrics
+    if moved:
+        return "pass", f"{said}; every page kept its pfn", metrics
+    if r["khugepaged_collapsed"]:
+        return "undecided", (f"{said}, but khugepaged collapsed {r['khugepaged_collapsed']} pages meanwhile "
+                             "(-1: unread) and the pfns changed: the huge pages may be its"), metrics
+    return "pass", f"{said}; khugepaged collapsed nothing", metrics
 
 
 @invariant("ksm_refused", "KSM merges the duplicate pages, FA_IOC_MAP from a merged page gets EBUSY, and "

@@ -38,7 +38,7 @@ AREA_KINDS = ("anon", "dev-zero")
 SOURCE_KINDS = ("unix", "tcp", "local")
 PUSH_ORDERS = ("sequential", "recorded")
 TCP_ONLY = ("delay_us", "rate_mbit")
-SECTIONS = ("area", "workload", "source")  # the scenario YAML sections that hold run options
+SECTIONS = ("area", "workload", "source", "prefetch")  # the scenario YAML sections that hold run options
 # struct fa_cfg fields engine.run fills itself: the source, progress, and a replay's touches (engine.run.replay_fields)
 RUNNER_FIELDS = ("source_addr", "progress_fd", "replay_touches", "replay_page", "replay_gap_ns", "replay_write",
                  "replay_first", "push_order")
@@ -102,6 +102,9 @@ class RunConfig:
     pattern: str = _opt("sequential", "order of first touches", "workload", choices=tuple(PATTERNS),
                         c=("pattern",), to_c=lambda v: (PATTERNS[v],))
     thp: bool = _opt(False, "MADV_HUGEPAGE on the area (else MADV_NOHUGEPAGE)", "area", c=("thp",))
+    tmp_thp: bool = _opt(False, "the push stream's and prefill's buffer is THP, so that 2 MiB of the source arrives "
+                         "as one huge page and a batch of 512 can place it whole (needs source.batch 512)", "area",
+                         c=("tmp_thp",))
     area: str = _opt("anon", "anon: MAP_ANONYMOUS; dev-zero: MAP_PRIVATE of /dev/zero", "area", key="kind",
                      choices=AREA_KINDS, c=("dev_zero",), to_c=lambda v: (int(v == "dev-zero"),))
     seed: int = _opt(1, "seed of the source image and of the pattern", "workload", low=0, c=("seed",))
@@ -134,9 +137,16 @@ class RunConfig:
     delay_us: int = _opt(0, "tcp: netem one-way delay, us", "source", low=0)
     rate_mbit: int = _opt(0, "tcp: netem rate, Mbit/s (0: unlimited)", "source", low=0)
     push: bool = _opt(False, "a background stream pushes every page in order", "source", c=("push",))
+    batch: int = _opt(0, "pages one placement call of the push stream or prefill places: kmod one FA_IOC_MAPV, "
+                      "uffd one UFFDIO_COPY/UFFDIO_MOVE per run of contiguous pages (0: the backend's own, "
+                      f"{lib.FA_PUSH_BATCH} for kmod, 1 for the others)", "source", low=0, high=lib.FA_MAX_BATCH,
+                      c=("batch",))
     push_order: str = _opt("sequential", "the push stream's order: sequential (page 0 up), or recorded (a replay's "
                            "pages in their recorded first-touch order, then the others)", "source",
                            choices=PUSH_ORDERS)
+    prefetch_around: int = _opt(0, "a fault also brings this many neighbours of its page from the source and "
+                                "places them with it in one batch (0: none)", "prefetch", key="around", low=0,
+                                high=lib.FA_MAX_BATCH - 1, c=("prefetch_around",))
     kill_after_pages: int = _opt(0, "SIGKILL the source once this many pages are placed (0: never; the "
                                  "session does it)", "source", low=0, session=True)
     record_pfn: bool = _opt(False, "read the pfn of every placed page before and after (pagemap); the "
@@ -228,6 +238,17 @@ def validate(config):
     if config.push_order == "recorded" and not (config.replay and config.push):
         raise ConfigError("push_order", "recorded needs a replay (workload.replay) and the push stream on "
                           "(source.push: true)")
+    if config.backend == "mprotect":
+        for name, most in (("batch", 1), ("prefetch_around", 0)):
+            if getattr(config, name) > most:
+                raise ConfigError(name, f"{getattr(config, name)!r}: mprotect places a page at a time (an mprotect "
+                                  "and a memcpy each); leave it out")
+    if config.tmp_thp and config.batch != lib.FA_MAX_BATCH:
+        raise ConfigError("tmp_thp", f"a THP buffer places 2 MiB whole only in batches of {lib.FA_MAX_BATCH} "
+                          f"pages: set source.batch: {lib.FA_MAX_BATCH} (it is {config.batch})")
+    if config.tmp_thp and not (config.push or config.prefill):
+        raise ConfigError("tmp_thp", "the THP buffer is the push stream's or prefill's: turn on source.push or "
+                          "workload.prefill")
     if config.after != "none" and config.backend not in KMOD_BACKENDS:
         raise ConfigError("after", f"{config.after!r} needs a kmod backend ({', '.join(KMOD_BACKENDS)}), "
                           f"not {config.backend}")

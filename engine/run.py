@@ -57,7 +57,15 @@ class RunResult:
     pages_per_s: float
     pages_placed: int
     pages_pushed: int
-    push_calls: int  # placement calls of the push stream (kmod backends: one FA_IOC_MAPV per 64 pages)
+    push_calls: int  # placement calls of the push stream and prefill (kmod: one FA_IOC_MAPV a batch)
+    stream_pages: int  # pages the push stream and prefill placed
+    stream_place_ns: int  # their time inside placement calls
+    pages_prefetched: int  # pages placed as a fault's neighbours (prefetch.around)
+    prefill_t0_ns: int  # CLOCK_MONOTONIC: prefill's start and end (0 without prefill)
+    prefill_t1_ns: int
+    huge_batches: int  # stream batches of 2 MiB, aligned at dst, read into a THP and placed
+    huge_kb_placed: int  # the area's AnonHugePages right after the stream (-1: no stream)
+    khugepaged_collapsed: int  # pages khugepaged collapsed (any process) from the stream's start to then; -1
     eexist: int  # places that lost a race (benign)
     user_copy_bytes: int  # bytes placement copied in user space (the mprotect backend's memcpy), exactly
     vmas_before: int  # VMAs overlapping the area, before the first touch
@@ -221,6 +229,10 @@ def _result(res, config):
         push_t_ns=list(res.push_t_ns[0:res.npushes]),
         wall_s=wall, pages_per_s=res.pages_placed / wall if wall > 0 else 0.0,
         pages_placed=res.pages_placed, pages_pushed=res.pages_pushed, push_calls=res.push_calls,
+        stream_pages=res.stream_pages, stream_place_ns=res.stream_place_ns,
+        pages_prefetched=res.pages_prefetched, prefill_t0_ns=res.prefill_t0_ns, prefill_t1_ns=res.prefill_t1_ns,
+        huge_batches=res.huge_batches, huge_kb_placed=res.huge_kb_placed,
+        khugepaged_collapsed=res.khugepaged_collapsed,
         eexist=res.eexist,
         user_copy_bytes=res.user_copy_bytes,
         vmas_before=res.vmas_before, vmas_after=res.vmas_after, rss_kb=res.rss_kb,

@@ -54,7 +54,7 @@ def _run_keys(section):
                  for key, f, o in config.section(section))
 
 
-AREA, WORKLOAD, SOURCE = (_run_keys(s) for s in config.SECTIONS)
+AREA, WORKLOAD, SOURCE, PREFETCH = (_run_keys(s) for s in config.SECTIONS)
 TRACING = (
     _k("groups", "list", None, "probe groups to attach, overriding those the invariants need "
        "(scenarios/plan.py)", choices=GROUPS),
@@ -81,6 +81,7 @@ VARIANT = (
     _k("area", "overrides", {}, "keys of area that differ", keys=AREA),
     _k("workload", "overrides", {}, "keys of workload that differ", keys=WORKLOAD),
     _k("source", "overrides", {}, "keys of source that differ", keys=SOURCE),
+    _k("prefetch", "overrides", {}, "keys of prefetch that differ", keys=PREFETCH),
 )
 SCHEMA = (
     _k("name", "str", REQUIRED, "short name: results go to results/<UTC time>-<name>/"),
@@ -92,6 +93,7 @@ SCHEMA = (
     _k("area", "section", {}, "the destination area", keys=AREA),
     _k("workload", "section", {}, "the vCPU threads and kernel accesses", keys=WORKLOAD),
     _k("source", "section", {}, "the page source and its link", keys=SOURCE),
+    _k("prefetch", "section", {}, "what a fault brings along", keys=PREFETCH),
     _k("tracing", "section", {}, "what the tracer records", keys=TRACING),
     _k("variants", "list", [], "runs that differ from the base in some keys (each is run per backend)",
        keys=VARIANT),
@@ -272,12 +274,12 @@ def _backends(sc, variant):
 
 def runs(sc):
     """The runs of a scenario, in order: every variant (or the base) for each of its backends, repeated."""
-    variants = sc["variants"] or [{"label": "", "area": {}, "workload": {}, "source": {}}]
+    variants = sc["variants"] or [{"label": ""}]
     out = []
     for variant in variants:
         for backend in _backends(sc, variant):
             for rep in range(sc["repeats"]):
-                cfg = {part: dict(sc[part], **variant.get(part, {})) for part in ("area", "workload", "source")}
+                cfg = {part: dict(sc[part], **variant.get(part, {})) for part in config.SECTIONS}
                 label = "/".join(x for x in (backend, variant["label"]) if x)
                 if sc["repeats"] > 1:
                     label += f"#{rep + 1}"

@@ -200,7 +200,7 @@ def traced_run(tracer, sc, plan, run, index, odirect_path, out):
     (out / "runs" / f"{index}.json").write_text(json.dumps(dict(
         schema=provenance.RESULTS_SCHEMA, provenance=provenance.collect(), index=index, label=run["label"],
         backend=run["backend"],
-        config={k: run[k] for k in ("area", "workload", "source")}, result=result, tgid=worker.proc.pid,
+        config={k: run[k] for k in config.SECTIONS}, result=result, tgid=worker.proc.pid,
         vma_series=series, extra=extra, trace=summary)) + "\n")
     status = "ok" if result["ok"] else f"FAILED: {result['error']}"
     say(f"  {run['label']}: {status}; {result['pages_placed']} pages placed in {result['wall_s']:.2f} s, "

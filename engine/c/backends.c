@@ -36,33 +36,50 @@ static uint64_t pfn_of(const void *addr)
 	return ent & PM_PRESENT ? PM_PFN(ent) : 0;
 }
 
-static int place(char *dst)
+/*
+ * Place len bytes from src at dst with one call: 0 or an errno, and in *done
+ * the bytes placed before it (UFFDIO_COPY and UFFDIO_MOVE stop part-way with
+ * EAGAIN when a later page is there already; the next call gets its EEXIST).
+ */
+static int place_run(char *dst, char *src, long len, long *done)
 {
+	int err = EINVAL;
+
+	*done = 0;
 	switch (E.cfg->backend) {
 	case FA_B_KMOD:
-	case FA_B_KMOD_COPY:
-		return fa_map(E.fa_fd, dst, T.tmp, PAGE,
-			      E.cfg->backend == FA_B_KMOD_COPY ? FA_MAP_COPY : 0, NULL);
+	case FA_B_KMOD_COPY: {
+		int64_t mapped = 0;
+
+		err = fa_map(E.fa_fd, dst, src, len, E.cfg->backend == FA_B_KMOD_COPY ? FA_MAP_COPY : 0, &mapped);
+		*done = mapped > 0 ? mapped : 0;
+		return err;
+	}
 	case FA_B_UFFD_COPY:
 	case FA_B_UFFD_SIGBUS: {
-		struct uffdio_copy c = { .dst = (uintptr_t)dst, .src = (uintptr_t)T.tmp, .len = PAGE };
+		struct uffdio_copy c = { .dst = (uintptr_t)dst, .src = (uintptr_t)src, .len = len };
 
-		return uffd_ioctl(UFFDIO_COPY, &c);
+		err = uffd_ioctl(UFFDIO_COPY, &c);
+		*done = err && c.copy > 0 ? c.copy : err ? 0 : len;
+		return err;
 	}
 	case FA_B_UFFD_MOVE:
 	case FA_B_UFFD_SIGBUS_MOVE: {
-		struct uffdio_move m = { .dst = (uintptr_t)dst, .src = (uintptr_t)T.tmp, .len = PAGE };
+		struct uffdio_move m = { .dst = (uintptr_t)dst, .src = (uintptr_t)src, .len = len };
 
-		return uffd_ioctl(UFFDIO_MOVE, &m);
+		err = uffd_ioctl(UFFDIO_MOVE, &m);
+		*done = err && m.move > 0 ? m.move : err ? 0 : len;
+		return err;
 	}
-	case FA_B_MPROTECT:
-		if (mprotect(dst, PAGE, PROT_READ | PROT_WRITE))
+	case FA_B_MPROTECT:	/* a page a call (config.validate) */
+		if (mprotect(dst, len, PROT_READ | PROT_WRITE))
 			return errno;
-		memcpy(dst, T.tmp, PAGE);
-		__atomic_add_fetch(&E.user_copy_bytes, PAGE, __ATOMIC_RELAXED);
+		memcpy(dst, src, len);
+		__atomic_add_fetch(&E.user_copy_bytes, len, __ATOMIC_RELAXED);
+		*done = len;
 		return 0;
 	}
-	return EINVAL;
+	return err;
 }
 
 /* record_pfn: a page was placed at dst; was it the one filled, whose pfn was before? */
@@ -73,51 +90,91 @@ static void count_pfn(uint64_t before, const char *dst)
 		__atomic_add_fetch(&E.pfn_kept, 1, __ATOMIC_RELAXED);
 }
 
-/* With record_pfn, count whether the placed page is the one that was filled. */
 int fa_place(long idx)
 {
-	char *dst = E.area + idx * PAGE;
-	uint64_t before;
-	int err;
+	char done;
+	long calls = 0;
+	int err = fa_place_batch(&idx, &T.tmp, 1, &done, &calls);
 
-	if (E.pagemap_fd < 0 || E.cfg->backend == FA_B_MPROTECT)
-		return place(dst);
-	before = pfn_of(T.tmp);
-	err = place(dst);
-	if (!err)
-		count_pfn(before, dst);
-	return err;
+	return err ? err : done ? 0 : EEXIST;
+}
+
+/* Do pages k and k + 1 of a batch continue one run, at dst and at src? */
+static bool run_goes_on(const long *idx, char *const *src, int k)
+{
+	return idx[k + 1] == idx[k] + 1 && src[k + 1] == src[k] + PAGE;
+}
+
+/* kmod backends: the batch from page k on as FA_IOC_MAPV elements, one per run; their count. */
+static int batch_iovecs(const long *idx, char *const *src, int k, int n, struct fa_iovec *v)
+{
+	int count = 0;
+
+	for (; k < n; k++) {
+		if (count && run_goes_on(idx, src, k - 1))
+			v[count - 1].len += PAGE;
+		else
+			v[count++] = (struct fa_iovec){ (uintptr_t)(E.area + idx[k] * PAGE), (uintptr_t)src[k], PAGE };
+	}
+	return count;
 }
 
 /*
- * kmod backends: place n pages of buf (page k holding page idx[k]) with one
- * FA_IOC_MAPV of one-page elements.  buf lies in one page table, so the
- * moves take one TLB flush.  done[k] says which went in: a page a fault
- * placed meanwhile (EEXIST) is left out and the call goes on after it.
- * With record_pfn, counts as fa_place() does.  Returns 0 or another errno.
+ * Place one call's worth of the batch from page k on: kmod, one FA_IOC_MAPV
+ * of all of it (a run of contiguous pages is one element, so 2 MiB from a
+ * THP can move whole); the others, the run that starts at k.  Returns the
+ * errno, and in *pages the pages placed before it.
  */
-int fa_place_batch(const long *idx, char *buf, int n, char *done)
+static int place_some(const long *idx, char *const *src, int k, int n, long *pages)
 {
-	uint64_t flags = E.cfg->backend == FA_B_KMOD_COPY ? FA_MAP_COPY : 0, before[FA_PUSH_BATCH];
-	struct fa_iovec v[FA_PUSH_BATCH];
+	struct fa_iovec v[FA_MAX_BATCH];
+	long bytes = 0;
+	int err, end = k;
+
+	if (E.cfg->backend == FA_B_KMOD || E.cfg->backend == FA_B_KMOD_COPY) {
+		int64_t mapped = 0;
+
+		err = fa_mapv(E.fa_fd, v, batch_iovecs(idx, src, k, n, v),
+			      E.cfg->backend == FA_B_KMOD_COPY ? FA_MAP_COPY : 0, &mapped);
+		*pages = mapped > 0 ? mapped / PAGE : 0;
+		return err;
+	}
+	while (end + 1 < n && run_goes_on(idx, src, end))
+		end++;
+	err = place_run(E.area + idx[k] * PAGE, src[k], (end - k + 1) * PAGE, &bytes);
+	*pages = bytes / PAGE;
+	return err == EAGAIN && *pages ? 0 : err;	/* part-way: the next call goes on */
+}
+
+/*
+ * Place page idx[k] from src[k] for k < n, in order: kmod, one FA_IOC_MAPV
+ * (src in one page table: one TLB flush); the others, one call per run of
+ * contiguous pages.  done[k] says which went in: a page placed meanwhile by
+ * another thread (EEXIST) is left out and the batch goes on after it.
+ * *calls counts the placement calls made.  With record_pfn, counts whether
+ * each placed page kept its pfn.  Returns 0 or another errno.
+ */
+int fa_place_batch(const long *idx, char *const *src, int n, char *done, long *calls)
+{
+	uint64_t before[FA_MAX_BATCH];
 	int k, j, err = 0;
 
 	for (k = 0; k < n; k++) {
-		v[k] = (struct fa_iovec){ (uintptr_t)(E.area + idx[k] * PAGE), (uintptr_t)(buf + k * PAGE), PAGE };
-		before[k] = E.pagemap_fd >= 0 ? pfn_of(buf + k * PAGE) : 0;
+		before[k] = E.pagemap_fd >= 0 ? pfn_of(src[k]) : 0;
 		done[k] = 0;
 	}
 	for (k = 0; k < n && !err;) {
-		int64_t mapped = 0;
+		long pages = 0;
 
-		err = fa_mapv(E.fa_fd, v + k, n - k, flags, &mapped);
-		for (j = k; j < k + mapped / (int64_t)PAGE; j++) {
+		err = place_some(idx, src, k, n, &pages);
+		++*calls;
+		for (j = k; j < k + pages; j++) {
 			done[j] = 1;
-			if (E.pagemap_fd >= 0)
+			if (E.pagemap_fd >= 0 && E.cfg->backend != FA_B_MPROTECT)
 				count_pfn(before[j], E.area + idx[j] * PAGE);
 		}
 		k = j;
-		if (err == EEXIST) {	/* a lost race, as the page-a-call push skips it */
+		if (err == EEXIST) {	/* a lost race: skip the page */
 			k++;
 			err = 0;
 		}
@@ -155,7 +212,7 @@ static void *uffd_handler(void *arg)
 	struct uffd_msg msg;
 
 	(void)arg;
-	if (fa_thread_init())
+	if (fa_thread_init(E.cfg->prefetch_around + 1, 0))
 		return NULL;
 	__atomic_add_fetch(&E.helpers_ready, 1, __ATOMIC_RELEASE);
 	while (!__atomic_load_n(&E.abort, __ATOMIC_RELAXED)) {
@@ -213,13 +270,28 @@ static int setup_uffd(bool sigbus)
 	return 0;
 }
 
+/* An anonymous area that starts on a 2 MiB boundary, so that a 2 MiB batch can land as one huge page. */
+static char *aligned_area(int prot)
+{
+	unsigned long len = E.pages * PAGE;
+	char *map = mmap(NULL, len + HUGE_BYTES, prot, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), *p;
+
+	if (map == MAP_FAILED)
+		return map;
+	p = (char *)(((uintptr_t)map + HUGE_BYTES - 1) & ~(uintptr_t)(HUGE_BYTES - 1));
+	if (p > map)
+		munmap(map, p - map);
+	munmap(p + len, map + len + HUGE_BYTES - (p + len));
+	return p;
+}
+
 int fa_backend_setup(void)
 {
 	const struct fa_cfg *c = E.cfg;
 	int err = 0, prot = c->backend == FA_B_MPROTECT ? PROT_NONE : PROT_READ | PROT_WRITE;
 	int zfd = c->dev_zero ? open("/dev/zero", O_RDWR | O_CLOEXEC) : -1;
 
-	E.area = mmap(NULL, E.pages * PAGE, prot, MAP_PRIVATE | (c->dev_zero ? 0 : MAP_ANONYMOUS), zfd, 0);
+	E.area = c->dev_zero ? mmap(NULL, E.pages * PAGE, prot, MAP_PRIVATE, zfd, 0) : aligned_area(prot);
 	if (zfd >= 0)
 		close(zfd);
 	if (E.area == MAP_FAILED) {

@@ -97,14 +97,17 @@ static int source_connect(const char *addr)
 	return fd;
 }
 
-int fa_thread_init(void)
+int fa_thread_init(long npages, int thp)
 {
 	T.tid = syscall(SYS_gettid);
-	T.tmp = area_alloc(1, false);
-	if (!T.tmp)
+	T.buf = T.tmp = huge_alloc(npages, thp);
+	if (!T.buf) {
+		fa_fail("cannot map a temporary buffer of %ld pages: %s", npages, strerror(errno));
 		return -1;
+	}
+	T.npages = npages;
 	/* A forked helper must not share it: a shared page cannot be moved. */
-	madvise(T.tmp, PAGE, MADV_DONTFORK);
+	madvise(T.buf, npages * PAGE, MADV_DONTFORK);
 	T.sock = -1;
 	if (E.image)
 		return 0;
@@ -116,20 +119,22 @@ int fa_thread_init(void)
 	return 0;
 }
 
-/* The temporary page outlives its thread: an munmap during the fault phase
+/* The temporary buffer outlives its thread: an munmap during the fault phase
  * would be a VMA change that the mechanism did not make. */
 void fa_thread_fini(void)
 {
 	long i;
 
-	if (!T.tmp)
+	if (!T.buf)
 		return;
 	i = __atomic_fetch_add(&E.nretired, 1, __ATOMIC_RELAXED);
-	if (i < (long)(sizeof(E.retired) / sizeof(E.retired[0])))
-		E.retired[i] = T.tmp;
-	else
-		munmap(T.tmp, PAGE);
-	T.tmp = NULL;
+	if (i < (long)(sizeof(E.retired) / sizeof(E.retired[0]))) {
+		E.retired[i] = T.buf;
+		E.retired_pages[i] = T.npages;
+	} else {
+		munmap(T.buf, T.npages * PAGE);
+	}
+	T.buf = T.tmp = NULL;
 }
 
 static void record_fault(long idx, int tid, unsigned long long t0, unsigned long long t_fetched,
@@ -162,15 +167,79 @@ int fa_fetch(long idx)
 	return 0;
 }
 
+/*
+ * prefetch_around: fetch the window of a fault on idx (fa_window()) into the
+ * thread's buffer, page lo + k at slot k: from the source, idx first, or
+ * copied from the local image.  0, or -1 once the run fails.
+ */
+static int fetch_window(long idx, long lo, long n)
+{
+	uint64_t req = idx | (uint64_t)E.cfg->prefetch_around << FA_REQ_AROUND_SHIFT, got;
+	long k;
+
+	if (E.image) {
+		memcpy(T.buf, E.image + lo * PAGE, n * PAGE);
+		return 0;
+	}
+	if (fa_write_all(T.sock, &req, 8))
+		goto lost;
+	for (k = 0; k < n; k++) {
+		if (fa_read_all(T.sock, &got, 8))
+			goto lost;
+		if (got < (uint64_t)lo || got >= (uint64_t)(lo + n) || (!k && got != (uint64_t)idx)) {
+			fa_fail("source answered page %llu as page %ld of the window [%ld, %ld) of page %ld",
+				(unsigned long long)got, k, lo, lo + n, idx);
+			return -1;
+		}
+		if (fa_read_all(T.sock, T.buf + (got - lo) * PAGE, PAGE))
+			goto lost;
+	}
+	return 0;
+lost:
+	fa_fail("source connection lost while fetching page %ld and its neighbours: %s", idx, strerror(errno));
+	return -1;
+}
+
+/*
+ * Place the faulting page idx from slot idx - lo of the buffer, then its
+ * neighbours that no one placed yet, with one batch (kmod: one FA_IOC_MAPV).
+ * Returns the errno of the faulting page's placement (EEXIST: lost a race).
+ */
+static int place_window(long idx, long lo, long n)
+{
+	long pick[FA_MAX_BATCH], calls = 0, q;
+	char *src[FA_MAX_BATCH], done[FA_MAX_BATCH];
+	int cnt = 0, k, err;
+
+	pick[cnt] = idx;
+	src[cnt++] = T.buf + (idx - lo) * PAGE;
+	for (q = lo; q < lo + n; q++) {
+		if (q == idx || __atomic_load_n(&E.placed[q], __ATOMIC_RELAXED))
+			continue;
+		pick[cnt] = q;
+		src[cnt++] = T.buf + (q - lo) * PAGE;
+	}
+	err = fa_place_batch(pick, src, cnt, done, &calls);
+	for (k = 1; k < cnt; k++)
+		if (done[k] && !__atomic_exchange_n(&E.placed[pick[k]], 1, __ATOMIC_RELAXED)) {
+			__atomic_add_fetch(&E.pages_placed, 1, __ATOMIC_RELAXED);
+			__atomic_add_fetch(&E.pages_prefetched, 1, __ATOMIC_RELAXED);
+		}
+	return err ? err : done[0] ? 0 : EEXIST;
+}
+
 int fa_resolve(long idx, unsigned long long t0, int tid)
 {
 	unsigned long long t_fetched, t_placed;
+	long lo = idx, n = 1;
 	int err;
 
-	if (__atomic_load_n(&E.abort, __ATOMIC_RELAXED) || fa_fetch(idx))
+	if (E.cfg->prefetch_around)
+		fa_window(idx, E.cfg->prefetch_around, E.pages, &lo, &n);
+	if (__atomic_load_n(&E.abort, __ATOMIC_RELAXED) || (n > 1 ? fetch_window(idx, lo, n) : fa_fetch(idx)))
 		return -1;
 	t_fetched = now_ns();
-	err = fa_place(idx);
+	err = n > 1 ? place_window(idx, lo, n) : fa_place(idx);
 	t_placed = now_ns();
 	if (err == EEXIST) {
 		__atomic_add_fetch(&E.eexist, 1, __ATOMIC_RELAXED);
@@ -362,7 +431,7 @@ static void *vcpu(void *arg)
 	int t = (int)(intptr_t)arg;
 	long n = 0, i, *seq = E.cfg->replay_touches ? NULL : thread_sequence(t, &n);
 
-	if (fa_thread_init())
+	if (fa_thread_init(E.cfg->prefetch_around + 1, 0))
 		n = 0;
 	pthread_barrier_wait(&ready_line);
 	pthread_barrier_wait(&start_line);
@@ -421,97 +490,130 @@ static int push_request(void)
 	return err;
 }
 
-/* A pushed page is in: count it, with the time, unless a fault counted it first. */
-static void push_done(uint64_t idx, unsigned long long t)
+/* A streamed page is in: count it (pushed: with the time), unless a fault counted it first; 1 if not. */
+static int stream_done(uint64_t idx, int pushed)
 {
-	if (!__atomic_exchange_n(&E.placed[idx], 1, __ATOMIC_RELAXED)) {
+	unsigned long long t = now_ns();
+	int first = !__atomic_exchange_n(&E.placed[idx], 1, __ATOMIC_RELAXED);
+
+	if (first) {
 		__atomic_add_fetch(&E.pages_placed, 1, __ATOMIC_RELAXED);
-		E.res->push_t_ns[__atomic_fetch_add(&E.pages_pushed, 1, __ATOMIC_RELAXED)] = t;
+		if (pushed)
+			E.res->push_t_ns[__atomic_fetch_add(&E.pages_pushed, 1, __ATOMIC_RELAXED)] = t;
 	}
 	__atomic_store_n(&E.last_progress_ns, t, __ATOMIC_RELAXED);
+	return first;
 }
 
-/* A page a call (fa_place()): every backend but kmod's. */
-static void push_pages(void)
+/* pages_collapsed of khugepaged (every process's), or -1 */
+static long khugepaged_collapsed(void)
 {
-	uint64_t idx;
-	long n;
+	int fd = open("/sys/kernel/mm/transparent_hugepage/khugepaged/pages_collapsed", O_RDONLY | O_CLOEXEC);
+	char text[32] = "";
+	long n = -1;
 
-	for (n = 0; n < E.pages && !__atomic_load_n(&E.abort, __ATOMIC_RELAXED); n++) {
-		int err;
-
-		if (push_next(n, &idx))
-			break;
-		if (__atomic_load_n(&E.placed[idx], __ATOMIC_RELAXED))
-			continue;
-		err = fa_place(idx);
-		E.push_calls++;
-		if (err == EEXIST)
-			continue;
-		if (err) {
-			fa_fail("push: placing page %llu failed: %s", (unsigned long long)idx, strerror(err));
-			break;
-		}
-		push_done(idx, now_ns());
-	}
+	if (fd >= 0 && read(fd, text, sizeof(text) - 1) > 0)
+		n = strtol(text, NULL, 10);
+	if (fd >= 0)
+		close(fd);
+	return n;
 }
 
 /*
- * kmod backends: FA_PUSH_BATCH pushed pages a call (fa_place_batch()),
- * read into a buffer inside one page table: T.tmp points at each page of
- * it in turn, so push_next() fills it as it fills T.tmp.
+ * Is this batch 2 MiB that can land as one huge page: 512 pages in order,
+ * from a 2 MiB boundary of the area, read into a THP of the buffer (the
+ * kernel's page flags, root only)?
  */
-static void push_batched(void)
+static bool huge_batch(const long *idx, int cnt)
 {
-	char *own = T.tmp, *buf = huge_alloc(FA_PUSH_BATCH, false), done[FA_PUSH_BATCH];
-	long idx[FA_PUSH_BATCH], n = 0;
+	return cnt == HUGE_BYTES / PAGE && !(idx[0] % cnt) && idx[cnt - 1] == idx[0] + cnt - 1 &&
+	       !(((uintptr_t)E.area) & (HUGE_BYTES - 1)) && page_is_thp(T.buf) &&
+	       page_is_thp(T.buf + (cnt - 1) * PAGE);
+}
+
+/* Drop the pages of a batch that were placed meanwhile; the count left. */
+static int unplaced(long *idx, char **src, int cnt)
+{
+	int k, left = 0;
+
+	for (k = 0; k < cnt; k++)
+		if (!__atomic_load_n(&E.placed[idx[k]], __ATOMIC_RELAXED)) {
+			idx[left] = idx[k];
+			src[left++] = src[k];
+		}
+	return left;
+}
+
+/*
+ * The push stream's pages (prefill: the whole image before the fault phase),
+ * E.batch at a time: each read into the next slot of the thread's buffer
+ * (T.tmp points at it, so push_next() fills it), then placed with one
+ * fa_place_batch().  A page placed meanwhile is left out; in prefill,
+ * nothing else places pages, so every one must go in.
+ */
+static void stream(int prefill)
+{
+	long idx[FA_MAX_BATCH], n = 0, calls = 0;
+	char *src[FA_MAX_BATCH], done[FA_MAX_BATCH];
+	unsigned long long t0;
 	int cnt, k, err, more = 1;
 
-	if (!buf) {
-		fa_fail("push: cannot map its batch buffer: %s", strerror(errno));
-		return;
-	}
-	madvise(buf, FA_PUSH_BATCH * PAGE, MADV_DONTFORK);	/* as T.tmp */
+	E.khugepaged_before = khugepaged_collapsed();
 	while (more && n < E.pages && !__atomic_load_n(&E.abort, __ATOMIC_RELAXED)) {
-		for (cnt = 0; cnt < FA_PUSH_BATCH && n < E.pages; n++) {
+		for (cnt = 0; cnt < E.batch && n < E.pages; n++) {
 			uint64_t i;
 
-			T.tmp = buf + cnt * PAGE;
+			T.tmp = src[cnt] = T.buf + cnt * PAGE;
 			more = !push_next(n, &i);
 			if (!more)
 				break;
 			if (!__atomic_load_n(&E.placed[i], __ATOMIC_RELAXED))
 				idx[cnt++] = (long)i;
 		}
-		T.tmp = own;
-		if (!cnt)
-			continue;
-		err = fa_place_batch(idx, buf, cnt, done);
-		E.push_calls++;
-		if (err) {
-			fa_fail("push: placing %d pages from page %ld failed: %s", cnt, idx[0], strerror(err));
+		if (!more && prefill) {
+			fa_fail("prefill: the source's stream ended after %ld of %ld pages", n, E.pages);
 			break;
 		}
-		for (k = 0; k < cnt; k++)
-			if (done[k])
-				push_done(idx[k], now_ns());
+		cnt = unplaced(idx, src, cnt);	/* faults went on while the batch was read */
+		if (!cnt)
+			continue;
+		E.huge_batches += huge_batch(idx, cnt);
+		t0 = now_ns();
+		err = fa_place_batch(idx, src, cnt, done, &calls);
+		E.res->stream_place_ns += now_ns() - t0;
+		for (k = 0; k < cnt && !err; k++) {
+			if (!done[k] && prefill)
+				err = EEXIST;
+			else if (done[k])
+				E.res->stream_pages += stream_done(idx[k], !prefill);
+		}
+		if (err) {
+			fa_fail("%s: placing %d pages from page %ld failed: %s", prefill ? "prefill" : "push", cnt,
+				idx[0], strerror(err));
+			break;
+		}
 	}
-	T.tmp = own;
-	munmap(buf, FA_PUSH_BATCH * PAGE);
+	T.tmp = T.buf;
+	E.push_calls += calls;
+}
+
+/* Right after the stream: how much of the area is huge, and whether khugepaged made any of it. */
+static void stream_measure(struct fa_result *res)
+{
+	long after = khugepaged_collapsed();
+
+	res->huge_kb_placed = vma_anon_huge_kb(E.area);
+	res->khugepaged_collapsed = E.khugepaged_before >= 0 && after >= 0 ? after - E.khugepaged_before : -1;
 }
 
 static void *push_thread(void *arg)
 {
 	(void)arg;
-	if (fa_thread_init())
+	if (fa_thread_init(E.batch, E.cfg->tmp_thp))
 		return NULL;
 	__atomic_add_fetch(&E.helpers_ready, 1, __ATOMIC_RELEASE);
-	if (!push_request()) {
-		if (E.cfg->backend == FA_B_KMOD || E.cfg->backend == FA_B_KMOD_COPY)
-			push_batched();
-		else
-			push_pages();
-	}
+	if (!push_request())
+		stream(0);
 	fa_thread_fini();
 	return NULL;
 }
@@ -622,36 +724,20 @@ static long area_rss_kb(void)
  * The no-fault baseline: every page placed before the fault phase.  The pages
  * come as a push stream (page 0 up, or the push order), not a request each:
  * a round trip per page made the baseline's prefill take longer than its
- * replay under TCG.
+ * replay under TCG.  Its pages count as placed, not pushed.
  */
-static void prefill(void)
+static void prefill(struct fa_result *res)
 {
-	uint64_t idx;
-	long n;
-
-	if (fa_thread_init())
+	if (fa_thread_init(E.batch, E.cfg->tmp_thp))
 		return;
-	if (push_request()) {
+	res->prefill_t0_ns = now_ns();	/* the buffer is mapped: from here on, no VMA changes */
+	if (push_request())
 		fa_fail("prefill: cannot ask the source for its push stream: %s", strerror(errno));
-		goto out;
-	}
-	for (n = 0; n < E.pages && !__atomic_load_n(&E.abort, __ATOMIC_RELAXED); n++) {
-		int err;
-
-		if (push_next(n, &idx)) {
-			fa_fail("prefill: the source's stream ended after %ld of %ld pages", n, E.pages);
-			break;
-		}
-		err = fa_place(idx);
-		if (err) {
-			fa_fail("prefill: placing page %llu failed: %s", (unsigned long long)idx, strerror(err));
-			break;
-		}
-		E.placed[idx] = 1;
-		E.pages_placed++;
-	}
-out:
+	else
+		stream(1);
 	fa_thread_fini();
+	res->prefill_t1_ns = now_ns();
+	stream_measure(res);
 }
 
 /* Touch pages no vCPU touched (hot-set, zipf), so that every page is checked. */
@@ -659,7 +745,7 @@ static void drain(void)
 {
 	long p;
 
-	if (fa_thread_init())
+	if (fa_thread_init(E.cfg->prefetch_around + 1, 0))
 		return;
 	if (sigsetjmp(T.jb, 1) == 0) {
 		T.jb_set = 1;
@@ -734,6 +820,14 @@ static void image_unmap(void)
 	E.image = NULL;
 }
 
+/* Helpers map their buffers before pages are placed, so that the maps stay still while they are. */
+static void wait_helpers(int helpers)
+{
+	while (__atomic_load_n(&E.helpers_ready, __ATOMIC_ACQUIRE) < helpers &&
+	       !__atomic_load_n(&E.abort, __ATOMIC_RELAXED))
+		usleep(1000);
+}
+
 int fa_engine_run(const struct fa_cfg *cfg, struct fa_result *res)
 {
 	pthread_t threads[FA_MAX_THREADS], push, dog;
@@ -748,6 +842,9 @@ int fa_engine_run(const struct fa_cfg *cfg, struct fa_result *res)
 	E.res = res;
 	E.pages = cfg->pages;
 	E.fa_fd = E.uffd = E.pagemap_fd = -1;
+	E.batch = cfg->batch ? cfg->batch :
+		  cfg->backend == FA_B_KMOD || cfg->backend == FA_B_KMOD_COPY ? FA_PUSH_BATCH : 1;
+	res->huge_kb_placed = res->khugepaged_collapsed = -1;
 	E.abort_efd = eventfd(0, EFD_CLOEXEC);
 	E.faults_cap = 2 * cfg->pages + 4096;
 	E.touches_cap = 2 * cfg->pages + 4096;
@@ -755,9 +852,10 @@ int fa_engine_run(const struct fa_cfg *cfg, struct fa_result *res)
 	res->touches = calloc(E.touches_cap, sizeof(*res->touches));
 	res->push_t_ns = calloc(cfg->pages, sizeof(*res->push_t_ns));	/* a page is pushed once at most */
 	E.placed = calloc(cfg->pages, 1);
-	if (cfg->threads < 1 || cfg->threads > FA_MAX_THREADS || !res->faults || !res->touches || !res->push_t_ns ||
+	if (cfg->threads < 1 || cfg->threads > FA_MAX_THREADS || E.batch > FA_MAX_BATCH ||
+	    cfg->prefetch_around < 0 || cfg->prefetch_around >= FA_MAX_BATCH || !res->faults || !res->touches || !res->push_t_ns ||
 	    !E.placed) {
-		snprintf(res->error, sizeof(res->error), "bad thread count or out of memory");
+		snprintf(res->error, sizeof(res->error), "bad thread count, batch or prefetch, or out of memory");
 		return res->ok = 0;
 	}
 	if (image_map() || fa_backend_setup()) {	/* they said why */
@@ -772,17 +870,15 @@ int fa_engine_run(const struct fa_cfg *cfg, struct fa_result *res)
 	res->vmas_before = count_area_vmas();
 	E.last_progress_ns = now_ns();
 	helpers = fa_backend_start();
+	wait_helpers(helpers);	/* the uffd handler maps its buffer: not while prefill places pages */
 	if (cfg->prefill)
-		prefill();	/* before the watchdog and the helpers: no fault and no push is left to do */
+		prefill(res);	/* before the watchdog and the push: no fault and no push is left to do */
 	pthread_create(&dog, NULL, watchdog, NULL);
 	fa_ksteps_run(0);
 	if (cfg->push)
 		have_push = !pthread_create(&push, NULL, push_thread, NULL);
 	helpers += have_push;
-	/* helpers map their pages before the fault phase, so that its maps stay still */
-	while (__atomic_load_n(&E.helpers_ready, __ATOMIC_ACQUIRE) < helpers &&
-	       !__atomic_load_n(&E.abort, __ATOMIC_RELAXED))
-		usleep(1000);
+	wait_helpers(helpers);
 	pthread_barrier_init(&ready_line, NULL, cfg->threads + 1);
 	pthread_barrier_init(&start_line, NULL, cfg->threads + 1);
 	for (i = 0; i < cfg->threads; i++)
@@ -797,8 +893,10 @@ int fa_engine_run(const struct fa_cfg *cfg, struct fa_result *res)
 	res->t_end_ns = now_ns();
 	res->wall_ns = res->t_end_ns - t0;
 	maps_digest(&res->maps_hash_after, &res->maps_lines_after);
-	if (have_push)
+	if (have_push) {
 		pthread_join(push, NULL);
+		stream_measure(res);
+	}
 	if (res->vma_limit_pages < 0)
 		drain();
 	fa_ksteps_run(1);
@@ -809,6 +907,8 @@ int fa_engine_run(const struct fa_cfg *cfg, struct fa_result *res)
 	res->nfaults = E.nfaults < E.faults_cap ? E.nfaults : E.faults_cap;
 	res->ntouches = E.ntouches < E.touches_cap ? E.ntouches : E.touches_cap;
 	res->push_calls = E.push_calls;
+	res->pages_prefetched = E.pages_prefetched;
+	res->huge_batches = E.huge_batches;
 	res->pages_placed = E.pages_placed;
 	res->pages_pushed = res->npushes = E.pages_pushed;
 	res->eexist = E.eexist;
@@ -823,7 +923,7 @@ int fa_engine_run(const struct fa_cfg *cfg, struct fa_result *res)
 		fa_after_run();
 	fa_backend_stop();
 	for (i = 0; i < E.nretired && i < (long)(sizeof(E.retired) / sizeof(E.retired[0])); i++)
-		munmap(E.retired[i], PAGE);
+		munmap(E.retired[i], E.retired_pages[i] * PAGE);
 	for (i = 0; i < cfg->threads; i++)
 		free(E.seqs[i]);
 	if (E.pagemap_fd >= 0)

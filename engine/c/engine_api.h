@@ -118,6 +118,10 @@ struct fa_cfg {
 	const long *replay_first;	/* threads + 1 offsets: thread t's touches are [first[t], first[t + 1]) */
 	const long *push_order;	/* the push stream's order, every page once; NULL: sequential */
 	int prefill;		/* place every page before the fault phase (a no-fault baseline) */
+	int batch;		/* pages a placement call of the push stream or prefill places (0: the backend's
+				 * own, FA_PUSH_BATCH for kmod, else 1); at most FA_MAX_BATCH */
+	int tmp_thp;		/* the stream's buffer is THP: 2 MiB of the source arrives as one huge page */
+	int prefetch_around;	/* a fault also fetches and places this many neighbours (fa_window()) */
 };
 
 struct fa_fault {
@@ -146,7 +150,14 @@ struct fa_result {
 	unsigned long long wall_ns;	/* first access to last access */
 	long pages_placed;
 	long pages_pushed;
-	long push_calls;	/* placement calls of the push stream (kmod: one FA_IOC_MAPV per FA_PUSH_BATCH pages) */
+	long push_calls;	/* placement calls of the push stream and of prefill (ioctls; kmod: one FA_IOC_MAPV a batch) */
+	long stream_pages;	/* pages the push stream and prefill placed */
+	unsigned long long stream_place_ns;	/* their time inside placement calls */
+	long pages_prefetched;	/* pages placed as a fault's neighbours (prefetch_around) */
+	unsigned long long prefill_t0_ns, prefill_t1_ns;	/* CLOCK_MONOTONIC: prefill's start and end; 0 without */
+	long huge_batches;	/* batches of 2 MiB, aligned at dst, read into a THP of the buffer and placed */
+	long huge_kb_placed;	/* the area's AnonHugePages once the stream ended (prefill; push: at its join); -1 */
+	long khugepaged_collapsed;	/* khugepaged's pages_collapsed over the stream up to that reading; -1 */
 	long eexist;
 	long user_copy_bytes;	/* bytes placement copied in user space (the mprotect backend's memcpy) */
 	long vmas_before;	/* VMAs overlapping the area */
@@ -173,7 +184,8 @@ struct fa_result {
 	struct fa_kstep_result ksteps[FA_MAX_KSTEPS];
 };
 
-#define FA_PUSH_BATCH 64	/* pushed pages one FA_IOC_MAPV places (kmod backends) */
+#define FA_PUSH_BATCH 64	/* the kmod backends' default batch */
+#define FA_MAX_BATCH 512	/* batch, and prefetch_around + 1: one page table of the buffer */
 
 int fa_engine_run(const struct fa_cfg *cfg, struct fa_result *res);
 void fa_engine_free(struct fa_result *res);

@@ -4,7 +4,9 @@
  * over a socket, one thread per connection.
  *
  * Protocol, per connection: the client sends a u64 page index; the source
- * answers with the u64 index and the page.  The index FA_PUSH_REQ turns the
+ * answers with the u64 index and the page.  A count of neighbours in the
+ * request's bits 48..59 (FA_REQ_AROUND_SHIFT) asks for them too: the page
+ * first, then the rest of fa_window() upward, each with its index.  The index FA_PUSH_REQ turns the
  * connection into a push stream: every page in order, yielding while any
  * fault request is in flight (faults have priority, as in QEMU post-copy);
  * FA_PUSH_ORDER_REQ, followed by every page index once, pushes in that order.
@@ -105,28 +107,43 @@ static void push_ordered(struct conn *c, char *buf)
 	free(seen);
 }
 
+/* A fault request: the page, then its window's other pages upward (fa_window()); -1 if the peer is gone. */
+static int send_window(struct conn *c, uint64_t req, char *buf)
+{
+	long idx = req & FA_REQ_PAGE_MASK, lo, n, q;
+
+	fa_window(idx, (req >> FA_REQ_AROUND_SHIFT) & FA_REQ_AROUND_MAX, c->pages, &lo, &n);
+	if (send_page(c->fd, c->seed, idx, buf))
+		return -1;
+	for (q = lo; q < lo + n; q++)
+		if (q != idx && send_page(c->fd, c->seed, q, buf))
+			return -1;
+	return 0;
+}
+
 static void *serve_conn(void *arg)
 {
 	struct conn *c = arg;
 	char buf[8 + FA_PAGE];
-	uint64_t idx;
+	uint64_t req;
 
-	while (!fa_read_all(c->fd, &idx, 8)) {
-		if (idx == FA_PUSH_REQ || idx == FA_PUSH_ORDER_REQ) {
-			if (idx == FA_PUSH_REQ)
+	while (!fa_read_all(c->fd, &req, 8)) {
+		int err;
+
+		if (req == FA_PUSH_REQ || req == FA_PUSH_ORDER_REQ) {
+			if (req == FA_PUSH_REQ)
 				push_all(c, buf, NULL);
 			else
 				push_ordered(c, buf);
 			break;
 		}
-		if (idx >= (uint64_t)c->pages)
+		if ((req & FA_REQ_PAGE_MASK) >= (uint64_t)c->pages || req >> FA_REQ_AROUND_SHIFT > FA_REQ_AROUND_MAX)
 			break;		/* a bad request ends the connection */
 		__atomic_add_fetch(&faults_in_flight, 1, __ATOMIC_RELAXED);
-		if (send_page(c->fd, c->seed, idx, buf)) {
-			__atomic_sub_fetch(&faults_in_flight, 1, __ATOMIC_RELAXED);
-			break;
-		}
+		err = send_window(c, req, buf);
 		__atomic_sub_fetch(&faults_in_flight, 1, __ATOMIC_RELAXED);
+		if (err)
+			break;
 	}
 	close(c->fd);
 	free(c);

@@ -10,7 +10,7 @@ import shutil
 import pytest
 
 from analysis import __main__ as cli
-from analysis import invariants, load, page_story, phases, plots, qemu, report
+from analysis import figures, invariants, load, page_story, phases, plots, qemu, report
 from analysis.events import Events
 from lab.guest import REPO
 from tracing.probes import VM_FAULT_SIGBUS
@@ -448,3 +448,37 @@ def test_phase_plot_and_report_tables(tmp_path):
     assert "| kmod | 1 / 1 | 0.2 / 0.2 | 0.3 / 0.3 | 0.2 / 0.2 | 0.3 / 0.3 | 1.0 | 0.0 | " \
            "0.2 + 0.3 + 0.2 + 0.3 = 1.0 of 1.0 | 0.0 |" in md
     assert "| kmod | 0.001 | 0.001 | 1.0 | [0, 2): 1 |" in md
+
+
+def test_thp_kept_on_2mib_batches():
+    res = fixture("fx-huge")
+    v = verdict(res, "thp_kept", 0)
+    assert v.status == "pass" and "4096 kB from 2 THP batches; every page kept its pfn" in v.reason, v.reason
+    v = verdict(res, "thp_kept", 1)
+    assert v.status == "fail" and "AnonHugePages 0 kB" in v.reason, "UFFDIO_COPY copies into small pages"
+    v = verdict(res, "thp_kept", 2)
+    assert v.status == "skip" and "area.tmp_thp" in v.reason
+    r = res.runs[0].result
+    r["huge_kb_placed"] = 2048
+    assert verdict(res, "thp_kept", 0).status == "fail", "one 2 MiB batch did not land huge"
+    r["huge_kb_placed"], r["pfn_kept"], r["khugepaged_collapsed"] = 4096, 0, 3
+    v = verdict(res, "thp_kept", 0)
+    assert v.status == "undecided" and "khugepaged collapsed 3" in v.reason, "the huge pages may be khugepaged's"
+    r["khugepaged_collapsed"] = 0
+    assert verdict(res, "thp_kept", 0).status == "pass"
+    r["huge_batches"] = 0
+    assert verdict(res, "thp_kept", 0).status == "undecided"
+
+
+def test_prefill_is_a_placement_phase():
+    """A batch of the stream is one call and, for kmod, one TLB flush; a VMA event in prefill counts."""
+    res = fixture("fx-huge")
+    huge, batch64 = (figures.of_run(res.runs[i]) for i in (0, 2))
+    assert (huge["stream_calls"], huge["tlb_per_page"]) == (2, round(1 / 512, 3))
+    assert (batch64["stream_calls"], batch64["tlb_per_page"]) == (16, round(1 / 64, 3))
+    assert huge["stream_place_us"] > 0 and huge["faults"] == 0
+    run = res.runs[0]
+    assert verdict(res, "no_vma_created").status == "pass"
+    add(run, probe="vm_area_dup", ts_ns=run.result["prefill_t0_ns"] + 1, lat_ns=0, tgid=run.tgid, tid=run.tgid,
+        comm="x", cpu=0, start=0, length=4096, vma=1)
+    assert verdict(res, "no_vma_created").status == "fail"

@@ -90,6 +90,12 @@ def test_source_death_fails_fast_and_names_missing_pages(backend):
     (dict(transport="local", kill_after_pages=5), "kill_after_pages: 5 needs a source process .* the local source "
                                                  "has none"),
     (dict(transport="local", delay_us=100), "delay_us: 100 needs a source process .*and tcp for the link model"),
+    (dict(batch=513), r"batch: 513 is out of range: it must be \[0, 512\]"),
+    (dict(prefetch_around=512), r"prefetch_around: 512 is out of range: it must be \[0, 511\]"),
+    (dict(backend="mprotect", batch=2), "batch: 2: mprotect places a page at a time"),
+    (dict(backend="mprotect", prefetch_around=1), "prefetch_around: 1: mprotect places a page at a time"),
+    (dict(tmp_thp=True, prefill=True, batch=64), "tmp_thp: .* set source.batch: 512 .it is 64."),
+    (dict(tmp_thp=True, batch=512), "tmp_thp: the THP buffer is the push stream's or prefill's"),
 ])
 def test_bad_parameters_are_refused(kw, msg):
     args = dict(backend="uffd-copy", pages=16, threads=1, pattern="sequential") | kw
@@ -170,6 +176,46 @@ def test_push_stream_places_pages():
     assert res.pages_pushed > 0
     assert res.push_calls >= res.pages_pushed, "uffd: a placement call per pushed page"
     assert res.pages_pushed + res.faults - res.eexist == res.pages_placed, "each page placed once, by one path"
+
+
+@pytest.mark.parametrize("backend", ["uffd-copy", "uffd-move"])
+@pytest.mark.parametrize("batch", [1, 16, 512])
+def test_prefill_places_a_batch_a_call(backend, batch):
+    """A batch of contiguous pages is one UFFDIO_COPY or UFFDIO_MOVE; moves keep the filled pages' pfns."""
+    res = run(backend, 2048, 1, prefill=True, batch=batch, record_pfn=True)
+    assert_complete(res)
+    assert res.faults == 0 and res.push_calls == 2048 // batch, res.push_calls
+    assert res.pfn_checked == 2048 and res.pfn_kept == (2048 if backend == "uffd-move" else 0)
+    assert 0 < res.prefill_t0_ns < res.prefill_t1_ns < res.t_start_ns
+
+
+@pytest.mark.parametrize("backend", ["uffd-copy", "uffd-move"])
+def test_2mib_batches_from_a_thp_buffer(backend):
+    """With a THP buffer, UFFDIO_MOVE of 2 MiB moves the huge page whole (AnonHugePages covers it right
+    after); UFFDIO_COPY copies it into 512 small pages."""
+    res = run(backend, 2048, 1, prefill=True, batch=512, tmp_thp=True, thp=True)
+    assert_complete(res)
+    if not res.huge_batches:
+        pytest.skip("the kernel gave the buffer no THP")
+    assert res.huge_batches == 4 and res.push_calls == 4
+    assert res.huge_kb_placed == (8192 if backend == "uffd-move" else 0), res.huge_kb_placed
+
+
+@pytest.mark.parametrize("transport", ["unix", "local"])
+def test_prefetch_brings_the_neighbours(transport):
+    """A fault brings its window of 9 pages; sequential touches then fault once per 5 new pages."""
+    res = run("uffd-move", 4096, 1, prefetch_around=8, transport=transport, record_pfn=True)
+    assert_complete(res)
+    assert res.faults - res.eexist + res.pages_prefetched == 4096, "each page placed once, by one path"
+    assert res.faults == 1 + (4096 - 9 + 4) // 5, res.faults
+    assert res.pfn_kept == 4096
+
+
+def test_prefetch_with_push_and_threads_places_each_page_once():
+    res = run("uffd-copy", 4096, 2, "random", prefetch_around=8, push=True, batch=16)
+    assert_complete(res)
+    assert res.pages_prefetched > 0 and res.pages_pushed > 0
+    assert res.faults - res.eexist + res.pages_prefetched + res.pages_pushed == 4096
 
 
 def test_source_bind_fails_with_the_address_and_the_reason():

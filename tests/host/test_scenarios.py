@@ -21,8 +21,8 @@ def test_shipped_scenarios_load_and_state_expectations(path):
     assert "dmesg_clean" in [i["name"] for i in sc["invariants"]]
 
 
-def test_default_suite_has_the_twelve_scenarios():
-    assert len(cli.suite_files("default")) == 12
+def test_default_suite_has_the_thirteen_scenarios():
+    assert len(cli.suite_files("default")) == 13
 
 
 def test_defaults_are_filled_in():
@@ -33,7 +33,7 @@ def test_defaults_are_filled_in():
 
 def test_unknown_key_names_line_and_allowed_keys():
     msg = err(BASE + "area:\n  pages: 4\n  hugepages: true\n")
-    assert msg.startswith("s.yaml:5: area.hugepages: unknown key; allowed here: pages, thp, kind")
+    assert msg.startswith("s.yaml:5: area.hugepages: unknown key; allowed here: pages, thp, tmp_thp, kind")
 
 
 def test_unknown_top_level_key():
