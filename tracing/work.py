@@ -29,7 +29,7 @@ UFFD_IOCTLS = {"UFFDIO_API": _uffdio(0x3F, 24), "UFFDIO_REGISTER": _uffdio(0x00,
 IOCTL_NAMES = {v: k for k, v in (uapi.IOCTLS | UFFD_IOCTLS).items()}
 # syscalls newer than bcc 0.26's table (arch/x86/entry/syscalls/syscall_64.tbl)
 NEWER_SYSCALLS = {435: "clone3"}
-PLACEMENT_IOCTLS = ("FA_IOC_MAP", "UFFDIO_COPY", "UFFDIO_MOVE")
+PLACEMENT_IOCTLS = ("FA_IOC_MAP", "FA_IOC_MAPV", "UFFDIO_COPY", "UFFDIO_MOVE")
 # enum tlb_flush_reason (include/linux/mm_types.h)
 TLB_REASONS = ("TLB_FLUSH_ON_TASK_SWITCH", "TLB_REMOTE_SHOOTDOWN", "TLB_LOCAL_SHOOTDOWN", "TLB_LOCAL_MM_SHOOTDOWN",
                "TLB_REMOTE_SEND_IPI")

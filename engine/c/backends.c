@@ -122,8 +122,9 @@ static int batch_iovecs(const long *idx, char *const *src, int k, int n, struct 
 /*
  * Place one call's worth of the batch from page k on: kmod, one FA_IOC_MAPV
  * of all of it (a run of contiguous pages is one element, so 2 MiB from a
- * THP can move whole); the others, the run that starts at k.  Returns the
- * errno, and in *pages the pages placed before it.
+ * THP can move whole); the others, and a single page, the run that starts
+ * at k (one page: FA_IOC_MAP, as the seed's map).  Returns the errno, and
+ * in *pages the pages placed before it.
  */
 static int place_some(const long *idx, char *const *src, int k, int n, long *pages)
 {
@@ -131,7 +132,7 @@ static int place_some(const long *idx, char *const *src, int k, int n, long *pag
 	long bytes = 0;
 	int err, end = k;
 
-	if (E.cfg->backend == FA_B_KMOD || E.cfg->backend == FA_B_KMOD_COPY) {
+	if ((E.cfg->backend == FA_B_KMOD || E.cfg->backend == FA_B_KMOD_COPY) && n - k > 1) {
 		int64_t mapped = 0;
 
 		err = fa_mapv(E.fa_fd, v, batch_iovecs(idx, src, k, n, v),
