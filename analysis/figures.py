@@ -3,11 +3,7 @@ import statistics
 
 import numpy as np
 
-from analysis.invariants import MAP_PATHS, in_phase
-
-# the placement calls a flush can be named by (tracing/bpf_text.py flush_caller()): flushes the process makes
-# otherwise (copy-on-write after it forked its source, its own mprotect or munmap) are not the placement's
-PLACE_CALLERS = MAP_PATHS + ("fa_map",)
+from analysis.invariants import PLACEMENTS, in_phase
 
 # (key, column header, unit)
 COLUMNS = (
@@ -45,8 +41,11 @@ def of_run(run):
         if run.events is not None:
             evs = run.events
             flushes = evs.of("flush_tlb_mm_range") & in_phase(run, evs)
-            if run.backend != "mprotect":  # its placement is an mprotect, which the tracer names by stack
-                placing = [i for i, name in enumerate(evs.strings) if name in PLACE_CALLERS]
+            # only flushes a placement call asked for (the tracer names them, flush_caller()): not those of
+            # the process's copy-on-write after it forked its source, nor of its own munmap; mprotect's
+            # placement is an mprotect, which the tracer names by stack
+            if run.backend != "mprotect":
+                placing = [i for i, name in enumerate(evs.strings) if name in PLACEMENTS]
                 flushes &= np.isin(evs["caller"], placing)
             tlb = round(int(flushes.sum()) / placed, 3)
         else:

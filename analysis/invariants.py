@@ -17,11 +17,12 @@ import numpy as np
 from analysis.events import PAGE
 from lab import dmesg
 from tracing import probes
-from tracing.probes import VM_FAULT_SIGBUS
+from tracing.probes import KWAIT_WHY, VM_FAULT_RETRY, VM_FAULT_SIGBUS
 
 VMA_NEW = ("vm_area_alloc", "vm_area_dup")  # every new vm_area_struct comes from one of these
 VMA_EVENTS = probes.names(group="vma")
 MAP_PATHS = ("fa_map_page", "move_pages", "mfill_atomic_copy")  # one placement each, per backend family
+PLACEMENTS = MAP_PATHS + ("fa_map",)  # probes whose events place pages (a whole FA_IOC_MAP call among them)
 OUTCOMES = ("pass", "fail", "skip", "undecided")
 AFTER_KINDS = ("collapse", "ksm", "shared")  # workload.after steps (engine.run.AFTER; analysis reads no engine code)
 # run data an invariant may declare, -> what it is; check() tests the conditional ones before judging
@@ -142,9 +143,11 @@ def check_all(specs, runs):
     """Every invariant of a scenario on every run it applies to, in order."""
     out = []
     for spec in specs:
-        chosen = [r for r in runs if not spec["backends"] or r.backend in spec["backends"]]
+        chosen = [r for r in runs if (not spec["backends"] or r.backend in spec["backends"]) and
+                  (not spec.get("variants") or r.variant in spec["variants"])]
         if not chosen:
-            out.append(Verdict(spec["name"], "-", "skip", "no run of the backends it names", {}, spec["expect"]))
+            out.append(Verdict(spec["name"], "-", "skip", "no run of the backends and variants it names", {},
+                               spec["expect"]))
         elif INVARIANTS[spec["name"]].once:
             out.append(check(spec, chosen[-1], label="all runs"))
         else:
@@ -256,6 +259,65 @@ def gup_fallback(run, params):
     metrics = {"steps": [n, "kernel accesses"], "problems": [len(problems), "steps"]}
     return _verdict(not problems, "; ".join(problems[:3]) or f"{n} steps fell back and failed in order, "
                     "then took the page directly", metrics)
+
+
+def _waited(evs, window, step, page):
+    """Problems with the trace of one kernel access that waited for its page, or []: on the access's
+    thread a fault on the page returns VM_FAULT_RETRY, the page is placed (on any thread) while it waits,
+    then the retry takes the page: a fault that succeeds (a user copy), or gup taking it with no fault."""
+    faults = _on_page(window, "handle_mm_fault", page)
+    retry = [f for f in faults if f["return"] & VM_FAULT_RETRY]
+    if not retry:
+        return [f"none of its {len(faults)} faults on the page returned VM_FAULT_RETRY (a wait)"]
+    r = retry[0]
+    if not [p for p in evs.where(evs.of(*PLACEMENTS) & evs.touches(page)).records()
+            if r["entry"] <= p["ts_ns"] <= r["ts_ns"]]:
+        return ["the page was not placed while the fault waited"]
+    later = [f for f in faults if f["entry"] > r["ts_ns"]]
+    if any(f["return"] & VM_FAULT_SIGBUS for f in later):
+        return ["a fault on the page failed after the wait"]
+    took = [f for f in later if not f["return"] & VM_FAULT_RETRY] + \
+        [g for g in _on_page(window, "__get_user_pages", page) if g["entry"] > r["ts_ns"] and g["return"] > 0]
+    return [] if took else ["nothing took the page after the wait"]
+
+
+@invariant("kernel_access_completes", "every kernel access to a page that has not arrived completes (all "
+           "its bytes) while the page is missing, and the trace shows the wait: a fault on the page returns "
+           "VM_FAULT_RETRY, the page is placed meanwhile, then the retry takes it (a fault that succeeds, or "
+           "gup with no fault)", events=("handle_mm_fault", "__get_user_pages"), any_events=PLACEMENTS,
+           data=("kernel_steps",))
+def kernel_access_completes(run, params):
+    problems, waits = [], []
+    area, evs = run.result["area_start"], run.events
+    for step in run.result["kernel_steps"]:
+        page, (lo, hi) = area + step["page"] * PAGE, step["before_window"]
+        name = f"{step['kind']} page {step['page']}"
+        if step["before_ret"] != PAGE:
+            problems.append(f"{name}: got {step['before_errno']} (ret {step['before_ret']}) while the page was "
+                            "missing")
+            continue
+        waits.append(hi - lo)
+        window = evs.where((evs["ts_ns"] >= lo) & (evs["ts_ns"] <= hi) & (evs["tid"] == step["before_tid"]))
+        problems += [f"{name}: {p}" for p in _waited(evs, window, step, page)]
+    n = len(run.result["kernel_steps"])
+    metrics = {"steps": [n, "kernel accesses"], "completed": [len(waits), "kernel accesses"],
+               "access_median_us": [round(statistics.median(waits) / 1000, 1) if waits else None, "us"]}
+    metrics |= _kwait_metrics(evs)
+    return _verdict(not problems, "; ".join(problems[:3]) or f"{n} accesses waited for their page and completed",
+                    metrics)
+
+
+def _kwait_metrics(evs):
+    """fault_area.ko's waits (fa_kwait events): how many, how long, and what woke them."""
+    kw = evs.where(evs.of("fa_kwait"))
+    if not len(kw):
+        return {}
+    lat = sorted(int(v) for v in kw["lat_ns"])
+    out = {"kwaits": [len(lat), "waits"], "kwait_median_us": [round(statistics.median(lat) / 1000, 1), "us"],
+           "kwait_p99_us": [round(lat[int(0.99 * (len(lat) - 1))] / 1000, 1), "us"]}
+    for code, why in KWAIT_WHY.items():
+        out[f"woken_by_{why}"] = [int((kw["return"] == code).sum()), "waits"]
+    return out
 
 
 def _inside(calls, evs):

@@ -32,6 +32,7 @@ class Run:
     events: Events | None  # None when events were off
     dmesg: str
     provenance: dict  # kernel, accel, commit, module_srcversion, created (lab.provenance)
+    variant: str = ""  # the scenario variant's label ("" without variants)
 
 
 @dataclasses.dataclass
@@ -66,7 +67,7 @@ def load(path):
     runs = [Run(index=d["index"], label=d["label"], backend=d["backend"], config=d["config"], result=d["result"],
                 tgid=d["tgid"], vma_series=d["vma_series"], extra=d["extra"], trace=d["trace"],
                 events=events.get(d["index"], empty) if d["trace"].get("events_on") else None, dmesg=dmesg,
-                provenance=d["provenance"]) for f, d in docs]
+                provenance=d["provenance"], variant=d.get("variant", "")) for f, d in docs]
     return ScenarioResult(path=path, scenario=scenario, runs=runs)
 
 

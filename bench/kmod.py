@@ -8,6 +8,10 @@
    three taking turns in blocks of pages (fa_bench place).
 3. A 1 GiB area (262144 pages) prepared, then mapped page by page, with
    /proc/self/maps compared before and after.
+4. In a FA_PREPARE_KWAIT area, a kernel access that waits for its page
+   (read() from a pipe into it; a thread on the event fd maps it) against a
+   user fault (SIGBUS; the handler maps it), end to end, pages in turn
+   (fa_bench kwait).
 
 --quick measures the same figures on small sizes, once, in seconds: a
 smoke test of the bench (tests/guest/test_bench_smoke.py), not figures.
@@ -35,11 +39,12 @@ class Sizes:
     hold_bytes: int = 1 << 30  # markers another process holds while zero-fill is timed
     place_pages: int = 16384
     big_pages: int = 262144
+    kwait_pages: int = 4096
 
 
 FULL = Sizes()
 QUICK = Sizes(zero_fill_pages=1024, zero_fill_reps=1, rounds=1, hold_bytes=16 << 20, place_pages=1024,
-              big_pages=4096)
+              big_pages=4096, kwait_pages=64)
 
 
 def size_label(nbytes):
@@ -84,9 +89,9 @@ def main(argv=None):
     load_module()
     res = {"quick": args.quick, "sizes": asdict(sz), "hook_cost": hook_cost(sz),
            "place": fa_bench("place", sz.place_pages),
-           "big": fa_bench("big", sz.big_pages)}
+           "big": fa_bench("big", sz.big_pages), "kwait": fa_bench("kwait", sz.kwait_pages)}
     unload_module()
-    h, p, big = res["hook_cost"], res["place"], res["big"]
+    h, p, big, kw = res["hook_cost"], res["place"], res["big"], res["kwait"]
     held, area = size_label(sz.hold_bytes), size_label(sz.big_pages * 4096)
     print(f"{'FIGURE':<52} {'VALUE':>12}  GOAL")
     print(f"{'zero-fill fault, module unloaded (ns, median)':<52} {h['unloaded_ns_per_fault']:>12.0f}")
@@ -101,7 +106,12 @@ def main(argv=None):
     print(f"{f'{area}: prepare per page (ns)':<52} {big['prepare_ns_per_page']:>12.1f}")
     print(f"{f'{area}: map per page (ns)':<52} {big['map_ns_per_page']:>12.1f}")
     print(f"{f'{area}: /proc/self/maps unchanged':<52} {str(big['maps_unchanged']):>12}  True")
-    res["ratios"] = {"fa_map_vs_uffdio_move": ratio_move, "fa_map_vs_uffdio_copy": ratio_copy}
+    for who, what in (("user", "user fault"), ("kernel", "kernel access, KWAIT")):
+        print(f"{what + ' end to end (ns, median / p99)':<52} {kw[who + '_median_ns']:>6} / {kw[who + '_p99_ns']:<5}")
+    ratio_kwait = kw["kernel_median_ns"] / kw["user_median_ns"]
+    print(f"{'  ratio kernel access/user fault (median)':<52} {ratio_kwait:>12.3f}  <= 1.5")
+    res["ratios"] = {"fa_map_vs_uffdio_move": ratio_move, "fa_map_vs_uffdio_copy": ratio_copy,
+                     "kwait_kernel_vs_user": ratio_kwait}
     out = Path(os.environ.get("FA_RESULTS", ".")) / "bench-kmod.json"
     out.write_text(json.dumps(res, indent=1) + "\n")
     print(f"results: {out}")

@@ -119,6 +119,10 @@ class RunConfig:
     kernel_steps: tuple = _opt((), f"kernel accesses to missing pages, before the vCPUs start (at most "
                                f"{lib.FA_MAX_KSTEPS}, pages inside the area)", "workload",
                                c=("nksteps", "ksteps", "kstep_pages"), to_c=_steps_to_c)
+    kernel_wait: bool = _opt(False, "kmod backends: kernel accesses to missing pages wait for them "
+                             "(FA_PREPARE_KWAIT), and a handler thread places the pages the file's fault events "
+                             "name; else they fail at once (EFAULT), the seed's design", "workload",
+                             c=("kernel_wait",))
     after: str = _opt("none", "what to do once every page is placed (kmod backends)", "workload",
                       choices=tuple(AFTER), c=("after",), to_c=lambda v: (AFTER[v],))
     replay: str = _opt("", "a recorded workload (workloads/README.md) whose threads, first-touch order and compute "
@@ -249,6 +253,9 @@ def validate(config):
     if config.tmp_thp and not (config.push or config.prefill):
         raise ConfigError("tmp_thp", "the THP buffer is the push stream's or prefill's: turn on source.push or "
                           "workload.prefill")
+    if config.kernel_wait and config.backend not in KMOD_BACKENDS:
+        raise ConfigError("kernel_wait", f"needs a kmod backend ({', '.join(KMOD_BACKENDS)}), not "
+                          f"{config.backend} (the uffd thread backends' kernel accesses wait anyway)")
     if config.after != "none" and config.backend not in KMOD_BACKENDS:
         raise ConfigError("after", f"{config.after!r} needs a kmod backend ({', '.join(KMOD_BACKENDS)}), "
                           f"not {config.backend}")

@@ -61,6 +61,7 @@ class RunResult:
     stream_pages: int  # pages the push stream and prefill placed
     stream_place_ns: int  # their time inside placement calls
     pages_prefetched: int  # pages placed as a fault's neighbours (prefetch.around)
+    kwait_events: int  # workload.kernel_wait: fault events read (kernel accesses that waited for a page)
     prefill_t0_ns: int  # CLOCK_MONOTONIC: prefill's start and end (0 without prefill)
     prefill_t1_ns: int
     huge_batches: int  # stream batches of 2 MiB, aligned at dst, read into a THP and placed
@@ -230,7 +231,8 @@ def _result(res, config):
         wall_s=wall, pages_per_s=res.pages_placed / wall if wall > 0 else 0.0,
         pages_placed=res.pages_placed, pages_pushed=res.pages_pushed, push_calls=res.push_calls,
         stream_pages=res.stream_pages, stream_place_ns=res.stream_place_ns,
-        pages_prefetched=res.pages_prefetched, prefill_t0_ns=res.prefill_t0_ns, prefill_t1_ns=res.prefill_t1_ns,
+        pages_prefetched=res.pages_prefetched, kwait_events=res.kwait_events, prefill_t0_ns=res.prefill_t0_ns,
+        prefill_t1_ns=res.prefill_t1_ns,
         huge_batches=res.huge_batches, huge_kb_placed=res.huge_kb_placed,
         khugepaged_collapsed=res.khugepaged_collapsed,
         eexist=res.eexist,

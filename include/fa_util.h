@@ -40,14 +40,20 @@ static inline int fa_open(void)
 }
 
 /* Each returns 0 or the errno of the ioctl. */
-static inline int fa_prepare(int fd, void *start, unsigned long len, int signo, uint64_t *prepared)
+static inline int fa_prepare_flags(int fd, void *start, unsigned long len, int signo, uint32_t flags,
+				   uint64_t *prepared)
 {
-	struct fa_prepare p = { .start = (uintptr_t)start, .len = len, .signo = signo };
+	struct fa_prepare p = { .start = (uintptr_t)start, .len = len, .signo = signo, .flags = flags };
 	int err = ioctl(fd, FA_IOC_PREPARE, &p) ? errno : 0;
 
 	if (prepared)
 		*prepared = p.prepared;
 	return err;
+}
+
+static inline int fa_prepare(int fd, void *start, unsigned long len, int signo, uint64_t *prepared)
+{
+	return fa_prepare_flags(fd, start, len, signo, 0, prepared);
 }
 
 static inline int fa_map(int fd, void *dst, void *src, unsigned long len, uint64_t flags,

@@ -15,6 +15,7 @@
  *
  * Tracepoints (fault_area_trace.h), an _enter and an _exit event each:
  *   fa_fault_hook    a fault on one of our markers (exit: the vm_fault_t)
+ *   fa_kwait         a kernel access sleeping for its page (exit: what woke it)
  *   fa_prepare       one FA_IOC_PREPARE (exit: 0 or -errno)
  *   fa_map           one FA_IOC_MAP call (exit: 0 or -errno)
  *   fa_map_page      one page of FA_IOC_MAP (exit: 0 or -errno)
@@ -135,6 +136,7 @@ static const struct {
 struct fa_slot {
 	struct fa_file *ff;
 	int signo;
+	bool kwait;			/* FA_PREPARE_KWAIT: kernel accesses wait */
 };
 
 struct fa_mm {
@@ -151,8 +153,23 @@ struct fa_mm {
 struct fa_file {
 	struct mm_struct *mm;		/* mmgrab()ed at open: the only mm allowed */
 	struct fa_mm *fm;
-	struct fa_slot slots[_NSIG + 1];	/* tree entries point here, by signal number */
+	struct fa_slot slots[2][_NSIG + 1];	/* tree entries point here, by KWAIT and signal number */
 	atomic64_t pages_prepared, pages_mapped, user_faults, kernel_faults, map_errors;
+	/*
+	 * Kernel accesses waiting in KWAIT ranges (struct fa_waiter, on the
+	 * waiters' stacks), the pages read() reported (page index -> 1, until
+	 * the page is mapped, released or unmapped), and the accesses whose
+	 * wait timed out (struct fa_expired): their retry fails.  All under
+	 * wait_lock, taken with interrupts on (never from interrupt context).
+	 */
+	spinlock_t wait_lock;
+	struct list_head waiters;
+	struct xarray reported;
+	struct list_head expired;
+	bool closing;			/* close began: no new waits; wait_lock */
+	wait_queue_head_t wait_wq;	/* waiters sleep here */
+	wait_queue_head_t event_wq;	/* read() and poll() sleep here */
+	refcount_t refs;		/* the open file, and each waiter */
 	struct rcu_head rcu;
 };
 
@@ -229,6 +246,237 @@ static void fa_unregister(struct fa_mm *fm, unsigned long start, unsigned long e
 	fa_store(fm, start, end, NULL, GFP_KERNEL_ACCOUNT | __GFP_NOFAIL);
 }
 
+/* ---- kernel accesses that wait (FA_PREPARE_KWAIT) -------------------------- */
+
+static unsigned int kwait_timeout_ms = 10000;
+module_param(kwait_timeout_ms, uint, 0644);
+MODULE_PARM_DESC(kwait_timeout_ms, "how long a kernel access in a KWAIT range waits for its page, in ms "
+		 "(0: no limit); then the access fails");
+
+/* What ended a wait (the fa_kwait_exit tracepoint's "why"). */
+enum fa_wake {
+	FA_WAKE_NONE,
+	FA_WAKE_MAP,		/* the page was mapped: the retry finds it */
+	FA_WAKE_RELEASE,	/* the range was released: the retry faults in a zero page */
+	FA_WAKE_UNMAP,		/* the range was unmapped: the retry fails (no VMA) */
+	FA_WAKE_CLOSE,		/* the file was closed: the retry fails */
+	FA_WAKE_TIMEOUT,	/* kwait_timeout_ms passed: the retry fails (struct fa_expired) */
+	FA_WAKE_KILL,		/* a fatal signal: the access ends with the task */
+};
+
+/* A kernel access waiting for its page, on the waiting task's stack. */
+struct fa_waiter {
+	struct list_head node;		/* ff->waiters; wait_lock */
+	unsigned long addr;		/* the page */
+	u32 tid, flags;			/* as struct fa_event */
+	bool asleep;			/* past the pte re-check: read() may report it; wait_lock */
+	enum fa_wake woken;		/* set by the waker under wait_lock */
+};
+
+/*
+ * A wait that timed out.  The access must then fail, but the fault lock is
+ * gone, so the wait returns VM_FAULT_RETRY like any other; the retry of the
+ * same page by the same task finds this entry and fails.  Also dropped when
+ * the page is mapped, released or unmapped, or at close.
+ */
+struct fa_expired {
+	struct list_head node;		/* ff->expired; wait_lock */
+	struct task_struct *task;	/* compared, never dereferenced */
+	pid_t tid;
+	unsigned long addr;
+};
+
+static void fa_file_free(struct rcu_head *rcu)
+{
+	struct fa_file *ff = container_of(rcu, struct fa_file, rcu);
+
+	xa_destroy(&ff->reported);
+	kfree(ff);
+}
+
+/* The open file and each waiter hold a reference; the last frees ff after RCU (the hook reads slots). */
+static void fa_file_put(struct fa_file *ff)
+{
+	struct fa_expired *e, *next;
+
+	if (!refcount_dec_and_test(&ff->refs))
+		return;
+	list_for_each_entry_safe(e, next, &ff->expired, node)
+		kfree(e);
+	call_rcu(&ff->rcu, fa_file_free);
+}
+
+/* Are no kernel accesses waiting, reported or expired here?  The fast path of every waker. */
+static bool fa_no_waits(struct fa_file *ff)
+{
+	/* Order the caller's pte change before these reads; fa_wait_begin() pairs with it. */
+	smp_mb();
+	return list_empty_careful(&ff->waiters) && xa_empty(&ff->reported) && list_empty_careful(&ff->expired);
+}
+
+/* Wake the waiters on pages of [start, end), and forget what was reported or expired there. */
+static void fa_wake_range(struct fa_file *ff, unsigned long start, unsigned long end, enum fa_wake why)
+{
+	struct fa_expired *e, *next;
+	struct fa_waiter *w;
+	unsigned long idx;
+	bool any = false;
+	void *entry;
+
+	if (fa_no_waits(ff))
+		return;
+	spin_lock(&ff->wait_lock);
+	list_for_each_entry(w, &ff->waiters, node) {
+		if (w->addr >= start && w->addr < end && !w->woken) {
+			w->woken = why;
+			any = true;
+		}
+	}
+	xa_for_each_range(&ff->reported, idx, entry, start >> PAGE_SHIFT, (end - 1) >> PAGE_SHIFT)
+		xa_erase(&ff->reported, idx);
+	list_for_each_entry_safe(e, next, &ff->expired, node) {
+		if (e->addr >= start && e->addr < end) {
+			list_del(&e->node);
+			kfree(e);
+		}
+	}
+	spin_unlock(&ff->wait_lock);
+	if (any)
+		wake_up_all(&ff->wait_wq);
+}
+
+/* Close: every waiter wakes (its retry fails), and no new wait begins. */
+static void fa_wake_all_closing(struct fa_file *ff)
+{
+	struct fa_waiter *w;
+
+	spin_lock(&ff->wait_lock);
+	ff->closing = true;
+	list_for_each_entry(w, &ff->waiters, node)
+		if (!w->woken)
+			w->woken = FA_WAKE_CLOSE;
+	spin_unlock(&ff->wait_lock);
+	wake_up_all(&ff->wait_wq);
+	wake_up_all(&ff->event_wq);
+}
+
+/* Did this task's wait for addr time out?  Then forget it: the caller fails the access. */
+static bool fa_take_expired(struct fa_file *ff, unsigned long addr)
+{
+	struct fa_expired *e, *found = NULL;
+
+	if (list_empty_careful(&ff->expired))
+		return false;
+	spin_lock(&ff->wait_lock);
+	list_for_each_entry(e, &ff->expired, node) {
+		if (e->task == current && e->tid == current->pid && e->addr == addr) {
+			list_del(&e->node);
+			found = e;
+			break;
+		}
+	}
+	spin_unlock(&ff->wait_lock);
+	kfree(found);
+	return found;
+}
+
+/*
+ * May this fault on a marker of a KWAIT range wait for its page?  As
+ * handle_userfault() decides: a kernel access (no FAULT_FLAG_USER) whose
+ * fault may retry with the lock dropped, and not by an exiting or
+ * core-dumping task.
+ */
+static bool fa_may_wait(const struct fa_slot *slot, const struct vm_fault *vmf)
+{
+	return slot->kwait && !(vmf->flags & FAULT_FLAG_USER) && (vmf->flags & FAULT_FLAG_ALLOW_RETRY) &&
+	       !(vmf->flags & FAULT_FLAG_RETRY_NOWAIT) && !(current->flags & (PF_EXITING | PF_DUMPCORE));
+}
+
+/*
+ * Join ff's waiters, before the caller re-checks the pte under its lock: a
+ * MAP that changes the pte after that check then finds w in the list (the
+ * barrier pairs with fa_no_waits()).  false if ff is closing or going.
+ * Caller holds rcu_read_lock() (ff is alive).
+ */
+static bool fa_wait_begin(struct fa_file *ff, struct fa_waiter *w, const struct vm_fault *vmf)
+{
+	if (!refcount_inc_not_zero(&ff->refs))
+		return false;
+	w->addr = vmf->address & PAGE_MASK;
+	w->tid = task_pid_vnr(current);
+	w->flags = FA_EV_KERNEL | (vmf->flags & FAULT_FLAG_WRITE ? FA_EV_WRITE : 0);
+	spin_lock(&ff->wait_lock);
+	if (ff->closing) {
+		spin_unlock(&ff->wait_lock);
+		fa_file_put(ff);
+		return false;
+	}
+	list_add_tail(&w->node, &ff->waiters);
+	spin_unlock(&ff->wait_lock);
+	smp_mb();
+	return true;
+}
+
+/* The pte changed before the wait began: leave without sleeping. */
+static void fa_wait_cancel(struct fa_file *ff, struct fa_waiter *w)
+{
+	spin_lock(&ff->wait_lock);
+	list_del(&w->node);
+	spin_unlock(&ff->wait_lock);
+	fa_file_put(ff);
+}
+
+/*
+ * Sleep until a waker sets w->woken, a fatal signal, or kwait_timeout_ms,
+ * with the fault's lock (mmap_lock or the per-VMA lock) dropped first, as
+ * handle_userfault() does; the fault then retries (VM_FAULT_RETRY).  vmf->vma
+ * must not be touched once the lock is gone.
+ */
+static vm_fault_t fa_wait(struct fa_file *ff, struct fa_waiter *w, struct vm_fault *vmf)
+{
+	long timeout = kwait_timeout_ms ? msecs_to_jiffies(kwait_timeout_ms) : MAX_SCHEDULE_TIMEOUT;
+	struct fa_expired *e = NULL;
+	enum fa_wake why;
+	long left;
+
+	release_fault_lock(vmf);
+	spin_lock(&ff->wait_lock);
+	w->asleep = true;
+	spin_unlock(&ff->wait_lock);
+	wake_up_poll(&ff->event_wq, EPOLLIN | EPOLLRDNORM);
+	trace_fa_kwait_enter(w->addr, w->flags);
+	left = wait_event_killable_timeout(ff->wait_wq, READ_ONCE(w->woken), timeout);
+	if (!left && !READ_ONCE(w->woken))
+		e = kmalloc(sizeof(*e), GFP_KERNEL);
+	spin_lock(&ff->wait_lock);
+	list_del(&w->node);
+	why = w->woken ?: left < 0 ? FA_WAKE_KILL : FA_WAKE_TIMEOUT;
+	if (why == FA_WAKE_TIMEOUT && e) {
+		*e = (struct fa_expired){ .task = current, .tid = current->pid, .addr = w->addr };
+		list_add(&e->node, &ff->expired);
+		e = NULL;
+	}
+	spin_unlock(&ff->wait_lock);
+	kfree(e);	/* not used: woken after all */
+	trace_fa_kwait_exit(w->addr, why);
+	fa_file_put(ff);
+	return VM_FAULT_RETRY;
+}
+
+/*
+ * Kernel accesses waiting in [start, end), which is being unmapped, wake:
+ * their retry finds no VMA and fails.  Caller holds fm->lock (the files of
+ * the slots stay alive).
+ */
+static void fa_wake_unmapped(struct fa_mm *fm, unsigned long start, unsigned long end)
+{
+	MA_STATE(mas, &fm->areas, start, start);
+	struct fa_slot *slot;
+
+	mas_for_each(&mas, slot, end - 1)
+		fa_wake_range(slot->ff, max(start, mas.index), min(end, mas.last + 1), FA_WAKE_UNMAP);
+}
+
 /*
  * munmap (and mremap's unmap of the old range) ends a registration: the
  * range may be mapped again by anything, and another file must then be able
@@ -264,6 +512,7 @@ static int fa_mn_invalidate_start(struct mmu_notifier *mn, const struct mmu_noti
 		return test_bit(MMF_UNSTABLE, &range->mm->flags) ? 0 : -EAGAIN;
 	}
 	mutex_lock(&fm->lock);
+	fa_wake_unmapped(fm, range->start, range->end);
 	fa_store(fm, range->start, range->end, NULL, GFP_NOWAIT | __GFP_NOWARN);
 	mutex_unlock(&fm->lock);
 	return 0;
@@ -410,21 +659,36 @@ static bool fa_pte_unchanged(struct vm_fault *vmf)
  * Runs instead of do_swap_page() for one of our markers (the ftrace
  * callback below redirects only those).  Entered like do_swap_page:
  * vmf->pte is mapped but not locked, and must be unmapped before return.
- * Runs under the mmap_lock or only the per-VMA lock, and never sleeps.
+ * Runs under the mmap_lock or only the per-VMA lock.  It sleeps only in a
+ * KWAIT range, for a kernel access, after dropping that lock (fa_wait()).
  */
 static noinline vm_fault_t fa_fault_hook(struct vm_fault *vmf)
 {
+	struct fa_file *wait_ff = NULL;
+	struct fa_waiter w = {};
 	struct fa_slot *slot;
 	vm_fault_t ret;
-	bool same;
+	bool same, expired = false;
 
 	trace_fa_fault_hook_enter(vmf->real_address, vmf->flags);
 	rcu_read_lock();
 	slot = fa_slot_find(vmf->vma->vm_mm, vmf->address);
+	if (slot && slot->kwait && !(vmf->flags & FAULT_FLAG_USER)) {
+		expired = fa_take_expired(slot->ff, vmf->address & PAGE_MASK);
+		if (!expired && fa_may_wait(slot, vmf) && fa_wait_begin(slot->ff, &w, vmf))
+			wait_ff = slot->ff;
+	}
 	/* The pte lock orders us after a racing FA_IOC_MAP or FA_IOC_RELEASE. */
 	same = fa_pte_unchanged(vmf);
 	pte_unmap(vmf->pte);
 	vmf->pte = NULL;
+	if (wait_ff && same) {
+		rcu_read_unlock();	/* wait_ff holds a reference of its own */
+		ret = fa_wait(wait_ff, &w, vmf);
+		goto out;
+	}
+	if (wait_ff)
+		fa_wait_cancel(wait_ff, &w);
 	if (!same) {
 		/*
 		 * Mapped, or released (RELEASE clears the markers under the
@@ -440,7 +704,11 @@ static noinline vm_fault_t fa_fault_hook(struct vm_fault *vmf)
 		 */
 		ret = VM_FAULT_SIGBUS;
 	} else if (!(vmf->flags & FAULT_FLAG_USER)) {
-		/* gup or uaccess: fail at once, as beyond EOF of a shared file */
+		/*
+		 * gup or uaccess: fail at once, as beyond EOF of a shared file;
+		 * in a KWAIT range, where it may not wait, after its wait timed
+		 * out (expired), or once the file is closing.
+		 */
 		atomic64_inc(&slot->ff->kernel_faults);
 		ret = VM_FAULT_SIGBUS;
 	} else {
@@ -448,9 +716,10 @@ static noinline vm_fault_t fa_fault_hook(struct vm_fault *vmf)
 		fa_signal(slot->signo, vmf->real_address, vmf->flags & FAULT_FLAG_WRITE);
 		ret = VM_FAULT_NOPAGE;
 	}
+	rcu_read_unlock();
+out:
 	trace_fa_fault_hook_exit(vmf->real_address, ret);
 	atomic_dec(&fa_hooks_running);
-	rcu_read_unlock();
 	return ret;
 }
 
@@ -558,7 +827,7 @@ static void fa_zap(struct mm_struct *mm, unsigned long start, unsigned long end)
  * marker reaches the fault hook and a MAP onto a page is EEXIST; and
  * unregistering it would drop ff's own earlier areas there.
  */
-static int fa_prepare(struct fa_file *ff, unsigned long start, unsigned long end, int signo,
+static int fa_prepare(struct fa_file *ff, unsigned long start, unsigned long end, int signo, bool kwait,
 		      u64 *prepared)
 {
 	struct mm_struct *mm = ff->mm;
@@ -593,7 +862,7 @@ static int fa_prepare(struct fa_file *ff, unsigned long start, unsigned long end
 				return err;
 		}
 	}
-	err = fa_store(ff->fm, start, end, &ff->slots[signo], GFP_KERNEL_ACCOUNT);
+	err = fa_store(ff->fm, start, end, &ff->slots[kwait][signo], GFP_KERNEL_ACCOUNT);
 	if (err)
 		return err;
 	for (addr = start; addr < end; addr = next) {
@@ -638,7 +907,8 @@ static int fa_do_prepare(struct fa_file *ff, struct fa_prepare *p)
 	}
 	mutex_lock(&fm->lock);
 	trace_fa_prepare_enter(p->start, p->start + p->len, p->signo ?: SIGBUS);
-	err = fa_prepare(ff, p->start, p->start + p->len, p->signo ?: SIGBUS, &p->prepared);
+	err = fa_prepare(ff, p->start, p->start + p->len, p->signo ?: SIGBUS, p->flags & FA_PREPARE_KWAIT,
+			 &p->prepared);
 	trace_fa_prepare_exit(err);
 	mutex_unlock(&fm->lock);
 	mmap_write_unlock(ff->mm);
@@ -1529,6 +1799,21 @@ static int fa_map(struct fa_file *ff, struct fa_map_ctx *c, __s64 *mapped)
 	return 0;
 }
 
+/* Wake the waiters on the pages a MAP or MAPV placed: the first `mapped` bytes of its elements. */
+static void fa_wake_mapped(struct fa_file *ff, const struct fa_iovec *iov, u32 count, s64 mapped)
+{
+	u32 i;
+
+	if (fa_no_waits(ff))
+		return;
+	for (i = 0; i < count && mapped > 0; i++) {
+		u64 n = min_t(u64, iov[i].len, mapped);
+
+		fa_wake_range(ff, iov[i].dst, iov[i].dst + n, FA_WAKE_MAP);
+		mapped -= n;
+	}
+}
+
 static int fa_do_map(struct fa_file *ff, struct fa_map *m)
 {
 	struct fa_iovec iov = { .dst = m->dst, .src = m->src, .len = m->len };
@@ -1541,6 +1826,7 @@ static int fa_do_map(struct fa_file *ff, struct fa_map *m)
 	err = fa_map(ff, &c, &m->mapped);
 	trace_fa_map_exit(err);
 	mmap_read_unlock(ff->mm);
+	fa_wake_mapped(ff, &iov, 1, m->mapped);
 	return err;
 }
 
@@ -1585,6 +1871,7 @@ static int fa_do_mapv(struct fa_file *ff, struct fa_mapv *v)
 	err = fa_map(ff, &c, &v->mapped);
 	trace_fa_map_exit(err);
 	mmap_read_unlock(ff->mm);
+	fa_wake_mapped(ff, iov, v->count, v->mapped);
 err_iov:
 	kvfree(iov);
 	return err;
@@ -1619,6 +1906,7 @@ static void fa_clear_markers(struct mm_struct *mm, unsigned long start, unsigned
 static int fa_release_range(struct fa_file *ff, unsigned long start, unsigned long end)
 {
 	bool ours;
+	int err;
 
 	rcu_read_lock();
 	ours = fa_covered(ff, start, end);
@@ -1627,7 +1915,9 @@ static int fa_release_range(struct fa_file *ff, unsigned long start, unsigned lo
 		return -EINVAL;
 	/* Clear before unregistering: a fault meanwhile must not meet an unowned marker. */
 	fa_clear_markers(ff->mm, start, end);
-	return fa_store(ff->fm, start, end, NULL, GFP_KERNEL_ACCOUNT);
+	err = fa_store(ff->fm, start, end, NULL, GFP_KERNEL_ACCOUNT);
+	fa_wake_range(ff, start, end, FA_WAKE_RELEASE);	/* their retry faults in a zero page */
+	return err;
 }
 
 static int fa_do_release(struct fa_file *ff, struct fa_range *r)
@@ -1703,10 +1993,17 @@ static int fa_open(struct inode *inode, struct file *file)
 	ff = kzalloc(sizeof(*ff), GFP_KERNEL_ACCOUNT);
 	if (!ff)
 		return -ENOMEM;
-	for (i = 0; i < ARRAY_SIZE(ff->slots); i++) {
-		ff->slots[i].ff = ff;
-		ff->slots[i].signo = i;
+	for (i = 0; i < ARRAY_SIZE(ff->slots[0]); i++) {
+		ff->slots[0][i] = (struct fa_slot){ .ff = ff, .signo = i };
+		ff->slots[1][i] = (struct fa_slot){ .ff = ff, .signo = i, .kwait = true };
 	}
+	spin_lock_init(&ff->wait_lock);
+	INIT_LIST_HEAD(&ff->waiters);
+	INIT_LIST_HEAD(&ff->expired);
+	xa_init(&ff->reported);
+	init_waitqueue_head(&ff->wait_wq);
+	init_waitqueue_head(&ff->event_wq);
+	refcount_set(&ff->refs, 1);
 	ff->mm = current->mm;
 	mutex_lock(&fa_lock);
 	rcu_read_lock();
@@ -1781,6 +2078,7 @@ static int fa_release(struct inode *inode, struct file *file)
 	struct fa_mm *fm = ff->fm;
 	bool last;
 
+	fa_wake_all_closing(ff);
 	fa_forget_file(ff);
 	mutex_lock(&fa_lock);
 	last = !--fm->nfiles;
@@ -1790,7 +2088,7 @@ static int fa_release(struct inode *inode, struct file *file)
 	if (last)
 		fa_mm_free(fm);
 	mmdrop(ff->mm);
-	kfree_rcu(ff, rcu);	/* the fault hook may still hold a slot */
+	fa_file_put(ff);	/* waiters still leaving hold ff; the fault hook may still hold a slot */
 	return 0;
 }
 
@@ -1814,7 +2112,7 @@ static int fa_validate(unsigned int cmd, union fa_args *u)
 {
 	switch (cmd) {
 	case FA_IOC_PREPARE:
-		if (!fa_range_ok(u->prepare.start, u->prepare.len) || u->prepare.flags ||
+		if (!fa_range_ok(u->prepare.start, u->prepare.len) || (u->prepare.flags & ~FA_PREPARE_KWAIT) ||
 		    !fa_signo_ok(u->prepare.signo))
 			return -EINVAL;
 		return 0;
@@ -1892,10 +2190,104 @@ static long fa_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	return err;
 }
 
+/* ---- the fault-event file descriptor ------------------------------------------ */
+
+#define FA_READ_EVENTS 64	/* records one read() returns at most */
+
+/* Is a waiter asleep on a page read() has not reported?  Caller holds wait_lock. */
+static bool fa_unreported(struct fa_file *ff, const struct fa_waiter *w)
+{
+	return w->asleep && !w->woken && !xa_load(&ff->reported, w->addr >> PAGE_SHIFT);
+}
+
+static bool fa_has_events(struct fa_file *ff)
+{
+	struct fa_waiter *w;
+	bool any = false;
+
+	spin_lock(&ff->wait_lock);
+	list_for_each_entry(w, &ff->waiters, node) {
+		any = fa_unreported(ff, w);
+		if (any)
+			break;
+	}
+	spin_unlock(&ff->wait_lock);
+	return any;
+}
+
+/*
+ * Up to max records of waiting pages not yet reported, each page once (it
+ * is reported until mapped, released or unmapped: fa_wake_range()).  If
+ * the note cannot be stored (no memory), the page is reported again later.
+ */
+static int fa_take_events(struct fa_file *ff, struct fa_event *ev, int max)
+{
+	struct fa_waiter *w;
+	int n = 0;
+
+	spin_lock(&ff->wait_lock);
+	list_for_each_entry(w, &ff->waiters, node) {
+		if (n == max)
+			break;
+		if (!fa_unreported(ff, w))
+			continue;
+		xa_store(&ff->reported, w->addr >> PAGE_SHIFT, xa_mk_value(1), GFP_NOWAIT | __GFP_NOWARN);
+		ev[n++] = (struct fa_event){ .addr = w->addr, .tid = w->tid, .flags = w->flags };
+	}
+	spin_unlock(&ff->wait_lock);
+	return n;
+}
+
+/*
+ * read(): struct fa_event records, one per page a kernel access waits for;
+ * blocks until there is one unless O_NONBLOCK (EAGAIN).  Only the mm that
+ * opened the file may read (EPERM), as for every ioctl.
+ */
+static ssize_t fa_read(struct file *file, char __user *buf, size_t count, loff_t *ppos)
+{
+	struct fa_file *ff = file->private_data;
+	struct fa_event *ev;
+	ssize_t ret;
+	int n;
+
+	if (current->mm != ff->mm)
+		return -EPERM;
+	if (count < sizeof(*ev))
+		return -EINVAL;
+	ev = kmalloc_array(FA_READ_EVENTS, sizeof(*ev), GFP_KERNEL);
+	if (!ev)
+		return -ENOMEM;
+	while (!(n = fa_take_events(ff, ev, min_t(size_t, count / sizeof(*ev), FA_READ_EVENTS)))) {
+		ret = -EAGAIN;
+		if (file->f_flags & O_NONBLOCK)
+			goto out;
+		ret = -ERESTARTSYS;
+		if (wait_event_interruptible(ff->event_wq, fa_has_events(ff)))
+			goto out;
+	}
+	ret = copy_to_user(buf, ev, n * sizeof(*ev)) ? -EFAULT : n * sizeof(*ev);
+out:
+	kfree(ev);
+	return ret;
+}
+
+/* poll(): readable while a kernel access waits on a page read() has not reported; another mm: EPOLLERR. */
+static __poll_t fa_poll(struct file *file, struct poll_table_struct *wait)
+{
+	struct fa_file *ff = file->private_data;
+
+	if (current->mm != ff->mm)
+		return EPOLLERR;
+	poll_wait(file, &ff->event_wq, wait);
+	return fa_has_events(ff) ? EPOLLIN | EPOLLRDNORM : 0;
+}
+
 static const struct file_operations fa_fops = {
 	.owner = THIS_MODULE,
 	.open = fa_open,
 	.release = fa_release,
+	.read = fa_read,
+	.poll = fa_poll,
 	.unlocked_ioctl = fa_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
 };
@@ -1999,6 +2391,7 @@ static void __exit fa_exit(void)
 		schedule_timeout_uninterruptible(1);
 	/* a task preempted in the last instructions of the hook has left them */
 	synchronize_rcu_tasks();
+	rcu_barrier();	/* fa_file_free() callbacks queued by the last closes */
 }
 
 module_init(fa_init);

@@ -45,6 +45,36 @@ TRACE_EVENT(fa_fault_hook_exit,
 	TP_printk("addr=%#lx vm_fault=%#x", __entry->addr, __entry->ret)
 );
 
+/* a kernel access in a KWAIT range sleeps for its page (flags: FA_EV_*), its fault lock dropped */
+TRACE_EVENT(fa_kwait_enter,
+	TP_PROTO(unsigned long addr, unsigned int flags),
+	TP_ARGS(addr, flags),
+	TP_STRUCT__entry(
+		__field(unsigned long, addr)
+		__field(unsigned int, flags)
+	),
+	TP_fast_assign(
+		__entry->addr = addr;
+		__entry->flags = flags;
+	),
+	TP_printk("addr=%#lx flags=%#x", __entry->addr, __entry->flags)
+);
+
+/* and wakes (why: enum fa_wake, 1 map .. 6 kill); the fault then returns VM_FAULT_RETRY */
+TRACE_EVENT(fa_kwait_exit,
+	TP_PROTO(unsigned long addr, int why),
+	TP_ARGS(addr, why),
+	TP_STRUCT__entry(
+		__field(unsigned long, addr)
+		__field(int, why)
+	),
+	TP_fast_assign(
+		__entry->addr = addr;
+		__entry->why = why;
+	),
+	TP_printk("addr=%#lx why=%d", __entry->addr, __entry->why)
+);
+
 /* one FA_IOC_PREPARE of [start, end) */
 TRACE_EVENT(fa_prepare_enter,
 	TP_PROTO(unsigned long start, unsigned long end, int signo),

@@ -21,9 +21,17 @@ struct fa_prepare {
 	__u32 signo;	/* (in) signal for a user-mode access to a marker; 0 = SIGBUS; SIGBUS or
 			 * SIGSEGV (address in si_addr), or 32..64 (SIGRTMIN..SIGRTMAX,
 			 * SI_QUEUE, address in si_value.sival_ptr) */
-	__u32 flags;	/* (in) must be 0 */
+	__u32 flags;	/* (in) 0 or FA_PREPARE_KWAIT */
 	__u64 prepared;	/* (out) bytes now holding markers */
 };
+/*
+ * A kernel access to a marker of the range (gup, uaccess) waits until the
+ * page is mapped, where the fault may retry, instead of failing at once; it
+ * shows on the file as a struct fa_event (read(), poll()).  A user access
+ * still gets the signal.
+ */
+#define FA_PREPARE_KWAIT (1U << 0)   /* fa_prepare.flags: kernel accesses wait */
+#define FA_PREPARE_UWAIT (1U << 1)   /* optional: user accesses wait too, no signal (not implemented: EINVAL) */
 
 /* FA_IOC_MAP: move (or copy) the pages of [src, src+len) onto the markers of [dst, dst+len). */
 struct fa_map {
@@ -76,6 +84,18 @@ struct fa_mapv {
 	__s64 mapped;	/* (out) bytes placed; on error, the bytes done before it */
 };
 #define FA_MAPV_MAX	1024
+
+/*
+ * read() of the file: one record per page a kernel access waits for, once
+ * until the page is mapped (poll() says readable while one is unread).
+ */
+struct fa_event {
+	__u64 addr;	/* (out) page aligned */
+	__u32 tid;	/* (out) the waiting thread, as gettid() shows it */
+	__u32 flags;	/* (out) FA_EV_* */
+};
+#define FA_EV_KERNEL (1U << 0)
+#define FA_EV_WRITE  (1U << 1)
 
 #define FA_IOC_MAGIC	0xFA
 #define FA_IOC_PREPARE	_IOWR(FA_IOC_MAGIC, 0x01, struct fa_prepare)

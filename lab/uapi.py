@@ -7,6 +7,10 @@ import ctypes
 
 DEVICE_PATH = "/dev/fault_area"
 MAP_COPY = 1 << 0
+PREPARE_KWAIT = 1 << 0
+PREPARE_UWAIT = 1 << 1
+EV_KERNEL = 1 << 0
+EV_WRITE = 1 << 1
 
 
 class Prepare(ctypes.Structure):
@@ -45,6 +49,10 @@ class Mapv(ctypes.Structure):
 MAPV_MAX = 1024
 
 
+class Event(ctypes.Structure):
+    _fields_ = [("addr", ctypes.c_uint64), ("tid", ctypes.c_uint32), ("flags", ctypes.c_uint32)]
+
+
 # asm-generic/ioctl.h encoding: dir << 30 | size << 16 | type << 8 | nr
 _WRITE, _READ = 1, 2
 MAGIC = 0xFA
@@ -62,6 +70,6 @@ IOC_GUP = _ioc(_READ | _WRITE, 0x05, Gup)
 IOC_MAPV = _ioc(_READ | _WRITE, 0x06, Mapv)
 
 STRUCTS = {"fa_prepare": Prepare, "fa_map": Map, "fa_range": Range, "fa_stats": Stats, "fa_gup": Gup,
-           "fa_iovec": Iovec, "fa_mapv": Mapv}
+           "fa_iovec": Iovec, "fa_mapv": Mapv, "fa_event": Event}
 IOCTLS = {"FA_IOC_PREPARE": IOC_PREPARE, "FA_IOC_MAP": IOC_MAP, "FA_IOC_RELEASE": IOC_RELEASE,
           "FA_IOC_STATS": IOC_STATS, "FA_IOC_GUP": IOC_GUP, "FA_IOC_MAPV": IOC_MAPV}

@@ -70,6 +70,7 @@ GUEST = (
 INVARIANT = (
     _k("name", "str", REQUIRED, "which invariant", choices=tuple(INVARIANTS)),
     _k("backends", "list", [], "the backends it applies to (empty: all)", choices=tuple(config.BACKENDS)),
+    _k("variants", "list", [], "the variant labels it applies to (empty: all)"),
     _k("expect", "str", "pass", "the outcome the scenario predicts (fail: the strawman breaks the claim)",
        choices=("pass", "fail")),
     _k("params", "mapping", {}, "the invariant's parameters (see the invariant table)"),
@@ -254,6 +255,12 @@ def loads(text, path="<string>"):
     labels = [v["label"] for v in sc["variants"]]
     if len(set(labels)) != len(labels):
         raise ScenarioError(f"{path}:{lines.get('variants', 1)}: variants: labels must differ: {labels}")
+    for i, inv in enumerate(sc["invariants"]):
+        unknown = [v for v in inv["variants"] if v not in labels]
+        if unknown:
+            where = f"invariants[{i}].variants"
+            raise ScenarioError(f"{path}:{checker.lines.get(where, 1)}: {where}: {unknown} are not among the "
+                                f"scenario's variant labels {labels}")
     return sc
 
 

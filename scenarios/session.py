@@ -199,7 +199,7 @@ def traced_run(tracer, sc, plan, run, index, odirect_path, out):
     summary = dict(trace.summary, events=len(events))
     (out / "runs" / f"{index}.json").write_text(json.dumps(dict(
         schema=provenance.RESULTS_SCHEMA, provenance=provenance.collect(), index=index, label=run["label"],
-        backend=run["backend"],
+        backend=run["backend"], variant=run["variant"],
         config={k: run[k] for k in config.SECTIONS}, result=result, tgid=worker.proc.pid,
         vma_series=series, extra=extra, trace=summary)) + "\n")
     status = "ok" if result["ok"] else f"FAILED: {result['error']}"

@@ -391,6 +391,9 @@ EXIT(fa_map_page)
 /* (start, end) */
 ENTER(fa_release_range) { return enter(P_fa_release_range, ARG(0), ARG(1) - ARG(0), 0, 0); }
 EXIT(fa_release_range)
+/* (addr, FA_EV_* flags) / (addr, why) */
+ENTER(fa_kwait) { return enter(P_fa_kwait, ARG(0), 0, (u32)ARG(1), 0); }
+int ret_fa_kwait(struct bpf_raw_tracepoint_args *ctx) { return leave(P_fa_kwait, (int)ARG(1)); }
 
 /* a move: the folio changes anon_vma (arg = folio) */
 #ifdef HAVE_folio_move_anon_rmap

@@ -147,6 +147,9 @@ PROBES = (
     Probe("fa_map_page", "kmod", True, _f(("addr", "dst", "address", "address"),
                                           ("arg", "src", "source", "address"), ERRNO), module="fault_area"),
     Probe("fa_release_range", "kmod", True, _f(START, LENGTH, ERRNO), module="fault_area"),
+    Probe("fa_kwait", "kmod", True, _f(ADDR, ("flags", "ev_flags", "flags", "FA_EV_* bits", True),
+                                       ("ret", "why", "return", "what woke it: 1 map, 2 release, 3 unmap, 4 close, "
+                                        "5 timeout, 6 kill", True)), module="fault_area"),
     Probe("folio_move_anon_rmap", "kmod", False, _f(("arg", "folio", "pointer", "struct folio pointer moved",
                                                      True))),
     Probe("vma_alloc_folio_noprof", "kmod", False, _f(("addr", "address", "address", "where the page will map"),
@@ -172,6 +175,8 @@ PROBE_ID = {p.name: i for i, p in enumerate(PROBES)}
 # bits the fields carry, as the 6.12 kernel defines them (include/linux/mm_types.h)
 FAULT_FLAG_USER = 1 << 6  # fault_flags: the fault came from user space
 VM_FAULT_SIGBUS = 0x2  # vm_fault: the fault ends in SIGBUS (a fault_area marker page)
+VM_FAULT_RETRY = 0x400  # vm_fault: the lock was dropped (a wait): the fault is tried again
+KWAIT_WHY = {1: "map", 2: "release", 3: "unmap", 4: "close", 5: "timeout", 6: "kill"}  # fa_kwait's why
 
 
 def probe(name):

@@ -3,7 +3,10 @@
  * backends.c - how a missing page is caught and how it is placed.
  *
  *   kmod, kmod-copy          FA_IOC_PREPARE markers; SIGBUS in the faulting
- *                            thread; FA_IOC_MAP moves (or copies) the page
+ *                            thread; FA_IOC_MAP moves (or copies) the page;
+ *                            with kernel_wait, kernel accesses wait
+ *                            (FA_PREPARE_KWAIT) and a handler thread reads
+ *                            the file's fault events
  *   uffd-copy, uffd-move     userfaultfd MISSING; one handler thread poll()s;
  *                            UFFDIO_COPY or UFFDIO_MOVE
  *   uffd-sigbus(-move)       UFFD_FEATURE_SIGBUS; SIGBUS in the faulting
@@ -243,6 +246,37 @@ static void *uffd_handler(void *arg)
 	return NULL;
 }
 
+/* kmod with kernel_wait: read the file's fault events (kernel accesses asleep on a page) and resolve them. */
+static void *kwait_handler(void *arg)
+{
+	struct pollfd pfd[2] = { { .fd = E.fa_fd, .events = POLLIN }, { .fd = E.abort_efd, .events = POLLIN } };
+	struct fa_event ev[64];
+	ssize_t n, i;
+
+	(void)arg;
+	if (fa_thread_init(E.cfg->prefetch_around + 1, 0))
+		return NULL;
+	__atomic_add_fetch(&E.helpers_ready, 1, __ATOMIC_RELEASE);
+	while (!__atomic_load_n(&E.abort, __ATOMIC_RELAXED)) {
+		if (poll(pfd, 2, -1) < 0 || pfd[1].revents)
+			break;
+		n = read(E.fa_fd, ev, sizeof(ev));	/* the file is non-blocking */
+		if (n < 0 && errno != EAGAIN && errno != EINTR) {
+			fa_fail("reading the fault events: %s", strerror(errno));
+			break;
+		}
+		for (i = 0; i < n / (ssize_t)sizeof(ev[0]); i++) {
+			__atomic_add_fetch(&E.kwait_events, 1, __ATOMIC_RELAXED);
+			/* the record names the waiting thread, not this one */
+			if (fa_resolve((ev[i].addr - (uintptr_t)E.area) / PAGE, now_ns(), ev[i].tid))
+				goto out;
+		}
+	}
+out:
+	fa_thread_fini();
+	return NULL;
+}
+
 static int catch_signal(int sig)
 {
 	struct sigaction sa = { .sa_sigaction = on_fault, .sa_flags = SA_SIGINFO | SA_NODEFER };
@@ -309,10 +343,12 @@ int fa_backend_setup(void)
 				 "unsupported on this kernel: %s: %s (is fault_area.ko loaded?)",
 				 FA_DEVICE_PATH, strerror(errno));
 			err = 1;
-		} else if ((err = fa_prepare(E.fa_fd, E.area, E.pages * PAGE, SIGBUS, NULL))) {
-			snprintf(E.res->error, sizeof(E.res->error), "FA_IOC_PREPARE: %s", strerror(err));
+		} else if ((err = fa_prepare_flags(E.fa_fd, E.area, E.pages * PAGE, SIGBUS,
+						   c->kernel_wait ? FA_PREPARE_KWAIT : 0, NULL))) {
+			snprintf(E.res->error, sizeof(E.res->error), "FA_IOC_PREPARE: %s%s", strerror(err),
+				 c->kernel_wait && err == EINVAL ? " (a module without FA_PREPARE_KWAIT?)" : "");
 		} else {
-			err = catch_signal(SIGBUS);
+			err = catch_signal(SIGBUS) || (c->kernel_wait && fcntl(E.fa_fd, F_SETFL, O_NONBLOCK));
 		}
 		break;
 	case FA_B_UFFD_COPY:
@@ -343,6 +379,8 @@ int fa_backend_start(void)
 {
 	if (E.cfg->backend == FA_B_UFFD_COPY || E.cfg->backend == FA_B_UFFD_MOVE)
 		have_handler = !pthread_create(&handler, NULL, uffd_handler, NULL);
+	else if (E.fa_fd >= 0 && E.cfg->kernel_wait)
+		have_handler = !pthread_create(&handler, NULL, kwait_handler, NULL);
 	return have_handler;
 }
 

@@ -908,6 +908,7 @@ int fa_engine_run(const struct fa_cfg *cfg, struct fa_result *res)
 	res->ntouches = E.ntouches < E.touches_cap ? E.ntouches : E.touches_cap;
 	res->push_calls = E.push_calls;
 	res->pages_prefetched = E.pages_prefetched;
+	res->kwait_events = E.kwait_events;
 	res->huge_batches = E.huge_batches;
 	res->pages_placed = E.pages_placed;
 	res->pages_pushed = res->npushes = E.pages_pushed;

@@ -122,6 +122,7 @@ struct fa_cfg {
 				 * own, FA_PUSH_BATCH for kmod, else 1); at most FA_MAX_BATCH */
 	int tmp_thp;		/* the stream's buffer is THP: 2 MiB of the source arrives as one huge page */
 	int prefetch_around;	/* a fault also fetches and places this many neighbours (fa_window()) */
+	int kernel_wait;	/* kmod: FA_PREPARE_KWAIT, and a handler thread on the file's fault events */
 };
 
 struct fa_fault {
@@ -154,6 +155,7 @@ struct fa_result {
 	long stream_pages;	/* pages the push stream and prefill placed */
 	unsigned long long stream_place_ns;	/* their time inside placement calls */
 	long pages_prefetched;	/* pages placed as a fault's neighbours (prefetch_around) */
+	long kwait_events;	/* kernel_wait: fault events read (kernel accesses waiting for a page) */
 	unsigned long long prefill_t0_ns, prefill_t1_ns;	/* CLOCK_MONOTONIC: prefill's start and end; 0 without */
 	long huge_batches;	/* batches of 2 MiB, aligned at dst, read into a THP of the buffer and placed */
 	long huge_kb_placed;	/* the area's AnonHugePages once the stream ended (prefill; push: at its join); -1 */

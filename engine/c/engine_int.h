@@ -47,7 +47,7 @@ struct engine {
 	const char *image;	/* the local source: the page image, mapped read-only; else NULL */
 	long nfaults, ntouches;	/* atomic indexes into res->faults, res->touches */
 	long faults_cap, touches_cap;
-	long pages_placed, pages_pushed, eexist, pages_prefetched;	/* atomic */
+	long pages_placed, pages_pushed, eexist, pages_prefetched, kwait_events;	/* atomic */
 	long push_calls;	/* the push thread's, or prefill's */
 	int batch;		/* cfg->batch, or the backend's own */
 	long huge_batches;	/* the stream's */

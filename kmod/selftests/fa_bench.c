@@ -16,9 +16,16 @@
  *                                   one 2 MiB FA_IOC_MAP vs 512 FA_IOC_MAP calls vs one 2 MiB
  *                                   UFFDIO_MOVE, ns/page
  *   fa_bench big PAGES              prepare PAGES, map each page, check VMAs unchanged
+ *   fa_bench kwait PAGES            in one FA_PREPARE_KWAIT area, pages in turn: a user fault (SIGBUS,
+ *                                   the handler maps it) and a kernel access (read() from a pipe into
+ *                                   the page waits; a thread on the event fd maps it), end to end in
+ *                                   ns, median and p99 of each
  */
 #define _GNU_SOURCE
 #include <linux/userfaultfd.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/syscall.h>
 
 #include "fa_util.h"
@@ -302,6 +309,88 @@ static void huge(unsigned long pages, const char *only)
 	race_some("huge", methods, 4, pages, HUGE_PAGES, true, only);
 }
 
+/* ---- kwait: a kernel access that waits against a user fault, end to end ---- */
+
+static int kw_fd;
+static char *kw_area;
+static volatile int kw_stop;
+static __thread char *kw_tmp;
+
+static void kw_place(char *page)
+{
+	if (!kw_tmp && !(kw_tmp = area_alloc(1, false)))
+		die("mmap");
+	page_fill(kw_tmp, 1, (page - kw_area) / PAGE);
+	if (fa_map(kw_fd, page, kw_tmp, PAGE, 0, NULL))
+		die("FA_IOC_MAP");
+}
+
+static void kw_on_sigbus(int sig, siginfo_t *si, void *uc)
+{
+	(void)sig;
+	(void)uc;
+	kw_place((char *)((uintptr_t)si->si_addr & ~(PAGE - 1)));
+}
+
+/* The event fd's reader: map every page a kernel access waits for, as a post-copy destination would. */
+static void *kw_events(void *arg)
+{
+	struct pollfd pfd = { .fd = kw_fd, .events = POLLIN };
+	struct fa_event ev[64];
+	ssize_t n, i;
+
+	(void)arg;
+	while (!kw_stop) {
+		if (poll(&pfd, 1, 100) != 1)
+			continue;
+		n = read(kw_fd, ev, sizeof(ev));
+		for (i = 0; i < n / (ssize_t)sizeof(ev[0]); i++)
+			kw_place((char *)(uintptr_t)ev[i].addr);
+	}
+	return NULL;
+}
+
+static void kwait(unsigned long pages)
+{
+	struct sigaction sa = { .sa_sigaction = kw_on_sigbus, .sa_flags = SA_SIGINFO };
+	uint64_t *user = calloc(pages, 8), *kern = calloc(pages, 8), t0;
+	static char msg[64];
+	unsigned long i;
+	pthread_t th;
+	int pfd[2];
+
+	kw_fd = fa_open();
+	kw_area = area_alloc(2 * pages, false);
+	if (kw_fd < 0 || !kw_area || !user || !kern || pipe(pfd))
+		die("setup");
+	if (fa_prepare_flags(kw_fd, kw_area, 2 * pages * PAGE, SIGBUS, FA_PREPARE_KWAIT, NULL))
+		die("FA_IOC_PREPARE with FA_PREPARE_KWAIT");
+	fcntl(kw_fd, F_SETFL, O_NONBLOCK);
+	sigaction(SIGBUS, &sa, NULL);
+	kw_place(kw_area);	/* this thread's page to fill, before the first timed fault */
+	if (pthread_create(&th, NULL, kw_events, NULL))
+		die("pthread_create");
+	for (i = 1; i < pages; i++) {
+		t0 = now_ns();
+		(void)*(volatile char *)(kw_area + 2 * i * PAGE);	/* user: signal, the handler maps */
+		user[i] = now_ns() - t0;
+		if (write(pfd[1], msg, sizeof(msg)) != sizeof(msg))
+			die("write to the pipe");
+		t0 = now_ns();
+		if (read(pfd[0], kw_area + (2 * i + 1) * PAGE, sizeof(msg)) != sizeof(msg))	/* kernel: waits */
+			die("read() into a KWAIT page");
+		kern[i] = now_ns() - t0;
+	}
+	kw_stop = 1;
+	pthread_join(th, NULL);
+	printf("{\"mode\": \"kwait\", \"pages\": %lu, \"user_median_ns\": %llu, \"user_p99_ns\": %llu, "
+	       "\"kernel_median_ns\": %llu, \"kernel_p99_ns\": %llu}\n", pages - 1,
+	       (unsigned long long)percentile(user + 1, pages - 1, 0.5),
+	       (unsigned long long)percentile(user + 1, pages - 1, 0.99),
+	       (unsigned long long)percentile(kern + 1, pages - 1, 0.5),
+	       (unsigned long long)percentile(kern + 1, pages - 1, 0.99));
+}
+
 static void big(unsigned long pages)
 {
 	static char before[1 << 16], after[1 << 16];
@@ -351,11 +440,13 @@ int main(int argc, char **argv)
 		batch(n, argc > 3 ? argv[3] : NULL);
 	else if (argc > 2 && !strcmp(argv[1], "huge") && n >= HUGE_PAGES)
 		huge(n, argc > 3 ? argv[3] : NULL);
+	else if (argc > 2 && !strcmp(argv[1], "kwait") && n > 1)
+		kwait(n);
 	else if (argc > 2 && !strcmp(argv[1], "big") && n)
 		big(n);
 	else {
 		fprintf(stderr, "usage: fa_bench zero-fill PAGES [REPS] | hold BYTES | place PAGES | "
-			"batch PAGES [METHOD] | huge PAGES [METHOD] | big PAGES\n");
+			"batch PAGES [METHOD] | huge PAGES [METHOD] | kwait PAGES | big PAGES\n");
 		return 2;
 	}
 	return 0;

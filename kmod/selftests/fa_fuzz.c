@@ -15,6 +15,10 @@
  * verifier on a second open file migrates its own area over and over and
  * checks every page.  Every return must be success or a documented errno
  * (kmod/README.md); the run prints the seed, the calls and the errnos seen.
+ * PREPARE flags include FA_PREPARE_KWAIT, and one call in 32 is a read()
+ * of the (non-blocking) event fd instead.  Kernel accesses to KWAIT
+ * markers (FA_IOC_GUP) wait: the run sets the module parameter
+ * kwait_timeout_ms to KWAIT_MS and puts it back at the end.
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -31,12 +35,14 @@
 #define AREA_PAGES 64
 #define VERIFY_PAGES 128
 #define MAX_THREADS 8
+#define KWAIT_MS 20
+#define KWAIT_PARAM "/sys/module/fault_area/parameters/kwait_timeout_ms"
 
 static int fuzz_fd, verify_fd;
 static char *areas[AREAS], *hole, *cut, *verify_area, *thp;
 static volatile int stop;
 static unsigned long calls_done, calls_total = 100000, verified_rounds, verified_pages;
-static unsigned long errno_seen[256], live_maps, live_drops, live_huge;
+static unsigned long errno_seen[256], live_maps, live_drops, live_huge, reads_done;
 static uint64_t seed;
 
 /* the documented results of an ioctl (kmod/README.md, "Errors") */
@@ -145,6 +151,8 @@ static void fill_args(uint64_t *s, unsigned long cmd, uint64_t *w)
 	static const uint32_t counts[] = { 0, 1, 2, 3, 8, FA_MAPV_MAX, FA_MAPV_MAX + 1, ~0U };
 	uint32_t count;
 	static const uint32_t signos[] = { 0, SIGBUS, SIGUSR1, SIGKILL, SIGSTOP, 65, 1000, ~0U, 34, 64 };
+	const uint32_t flags[] = { 0, 0, 0, FA_PREPARE_KWAIT, FA_PREPARE_KWAIT, FA_PREPARE_UWAIT,
+				   FA_PREPARE_KWAIT | FA_PREPARE_UWAIT, (uint32_t)rnd(s) };
 	int i;
 
 	for (i = 0; i < 8; i++)
@@ -153,7 +161,7 @@ static void fill_args(uint64_t *s, unsigned long cmd, uint64_t *w)
 	switch (_IOC_NR(cmd)) {
 	case 0x01:	/* prepare: start, len, signo | flags << 32 */
 		w[1] = pick_len(s);
-		w[2] = signos[rnd(s) % 10] | (rnd(s) % 8 ? 0 : rnd(s) << 32);
+		w[2] = signos[rnd(s) % 10] | (uint64_t)flags[rnd(s) % 8] << 32;
 		break;
 	case 0x02:	/* map: dst, src, len, flags */
 		w[1] = pick_addr(s);
@@ -192,6 +200,42 @@ static void *pick_arg(uint64_t *s, uint64_t *buf)
 	}
 }
 
+/* the documented results of a read() of the event fd (non-blocking here) */
+static bool read_documented(int e)
+{
+	return e == 0 || e == EAGAIN || e == EINVAL || e == EFAULT;
+}
+
+/* A read() of the event fd: a buffer as pick_arg() picks them, a count small, exact or large. */
+static int fuzz_read(uint64_t *s, uint64_t *buf)
+{
+	static const size_t counts[] = { 0, 1, 15, 16, 17, 32, 64, 1 << 20 };
+	size_t count = counts[rnd(s) % 8];
+	void *p = pick_arg(s, buf);
+	ssize_t n;
+
+	if (p == buf && count > sizeof(uint64_t) * 8)
+		count = sizeof(uint64_t) * 8;	/* never past buf */
+	n = read(fuzz_fd, p, count);
+	return n < 0 ? errno : n % sizeof(struct fa_event) ? EIO : 0;
+}
+
+/* Set the module's kwait_timeout_ms; the old value, or -1 if it cannot be read and set. */
+static long set_kwait_ms(long ms)
+{
+	FILE *f = fopen(KWAIT_PARAM, "r+");
+	long old = -1;
+
+	if (f && fscanf(f, "%ld", &old) == 1 && fseek(f, 0, SEEK_SET) == 0 && fprintf(f, "%ld\n", ms) > 0 &&
+	    fclose(f) == 0)
+		return old;
+	if (f)
+		fclose(f);
+	fprintf(stderr, "fuzz: cannot set %s: kernel accesses to KWAIT markers wait the module's timeout\n",
+		KWAIT_PARAM);
+	return -1;
+}
+
 static void *fuzz_thread(void *arg)
 {
 	uint64_t s = seed ^ (uintptr_t)arg * 0x9e3779b97f4a7c15ULL, buf[8];
@@ -204,6 +248,15 @@ static void *fuzz_thread(void *arg)
 
 		if (n >= calls_total)
 			break;
+		if (rnd(&s) % 32 == 0) {
+			e = fuzz_read(&s, buf);
+			__atomic_add_fetch(&reads_done, 1, __ATOMIC_RELAXED);
+			if (!read_documented(e)) {
+				fprintf(stderr, "fuzz: call %lu: read() of the event fd gave %s\n", n, strerror(e));
+				stop = 2;
+			}
+			continue;
+		}
 		cmd = pick_cmd(&s);
 		fill_args(&s, cmd, buf);
 		argp = pick_arg(&s, buf);
@@ -343,6 +396,7 @@ int main(int argc, char **argv)
 	struct sigaction sa = { .sa_sigaction = on_signal, .sa_flags = SA_SIGINFO | SA_NODEFER };
 	pthread_t fuzz[MAX_THREADS], live[2], verifier;
 	int opt, nfuzz = 2, i;
+	long kwait_ms;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	seed = (uint64_t)now_ns();
@@ -366,6 +420,8 @@ int main(int argc, char **argv)
 		perror("fuzz: open /dev/fault_area");
 		return 2;
 	}
+	fcntl(fuzz_fd, F_SETFL, O_NONBLOCK);
+	kwait_ms = set_kwait_ms(KWAIT_MS);
 	if (sandbox()) {
 		perror("fuzz: cannot map the sandbox");
 		return 2;
@@ -394,11 +450,14 @@ int main(int argc, char **argv)
 	for (i = 0; i < 256; i++)
 		if (errno_seen[i])
 			printf(" %s=%lu", i ? strerrorname_np(i) : "0", errno_seen[i]);
-	printf("\nfuzz: %lu calls, %lu undocumented; live maps %lu, pages dropped %lu, 2 MiB MAPVs %lu; "
-	       "verifier %lu rounds, %lu pages checked\n", calls_done < calls_total ? calls_done : calls_total,
-	       stop == 2 ? 1UL : 0UL, live_maps, live_drops, live_huge, verified_rounds, verified_pages);
+	printf("\nfuzz: %lu calls (%lu reads of the event fd), %lu undocumented; live maps %lu, pages dropped %lu, "
+	       "2 MiB MAPVs %lu; verifier %lu rounds, %lu pages checked\n",
+	       calls_done < calls_total ? calls_done : calls_total, reads_done, stop == 2 ? 1UL : 0UL, live_maps,
+	       live_drops, live_huge, verified_rounds, verified_pages);
 	close(fuzz_fd);
 	close(verify_fd);
+	if (kwait_ms >= 0)
+		set_kwait_ms(kwait_ms);
 	if (stop > 1)
 		return 1;
 	printf("fuzz: ok\n");

@@ -15,12 +15,18 @@
  *           time), the other threads keeping off those pages meanwhile; now
  *           and then unmaps, maps and prepares a page of its own,
  *           and forks a child that touches that marker and must die of SIGBUS
+ *   kread   write()s a random page into a pipe (copy_from_user: a marker
+ *           makes it wait, the areas are FA_PREPARE_KWAIT) and checks what
+ *           comes out of the pipe
+ * and one events thread for all: it reads the file's fault events (the
+ * pages kernel accesses wait for) and places them.
  * Content is checked continuously.  A watchdog fails the run when a thread
  * makes no progress for 10 s (a lost wakeup or a stuck lock).  The last line
  * gives the minutes held, pages verified, EEXIST races, THPs moved whole and
  * lost pages.
  */
 #define _GNU_SOURCE
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -36,8 +42,8 @@
 #define CHURN_PAGES 16
 #define RUN_PAGES 16
 
-enum role { FAULT, MAP, CHURN, ROLES };
-static const char *role_name[] = { "fault", "map", "churn" };
+enum role { FAULT, MAP, CHURN, KREAD, ROLES };
+static const char *role_name[] = { "fault", "map", "churn", "kread" };
 
 struct thread {
 	pthread_t tid;
@@ -51,7 +57,7 @@ static long pages = 1024;
 static uint64_t seed = 1;
 static char *areas[MAX_CPUS];
 static volatile int stop;
-static unsigned long verified, eexist, lost, maps, huge_whole;	/* atomic */
+static unsigned long verified, eexist, lost, maps, huge_whole, kreads, events;	/* atomic */
 static __thread char *t_tmp, *t_run, *t_huge;
 static long refilling[MAX_CPUS];	/* atomic: the first page of the 2 MiB churn refills, or -1 */
 
@@ -120,7 +126,7 @@ static int refill_huge(int cpu, long p)
 	__atomic_store_n(&refilling[cpu], huge_start(p), __ATOMIC_SEQ_CST);
 	for (i = 0; i < 512; i++)
 		page_fill(t_huge + i * PAGE, seed, index_of(cpu, huge_start(p) + i));
-	e = fa_prepare(fd, page_of(cpu, huge_start(p)), HUGE_BYTES, SIGBUS, NULL);
+	e = fa_prepare_flags(fd, page_of(cpu, huge_start(p)), HUGE_BYTES, SIGBUS, FA_PREPARE_KWAIT, NULL);
 	if (!e)
 		e = fa_mapv(fd, &v, 1, 0, &mapped);
 	__atomic_store_n(&refilling[cpu], -1, __ATOMIC_SEQ_CST);
@@ -134,23 +140,88 @@ static int refill_huge(int cpu, long p)
 	return e == EEXIST ? 0 : e;
 }
 
+/* The area (cpu) and page of an address; false if it is in none. */
+static bool locate(uintptr_t a, int *cpu, long *p)
+{
+	for (*cpu = 0; *cpu < ncpus; ++*cpu) {
+		if (a >= (uintptr_t)areas[*cpu] && a < (uintptr_t)areas[*cpu] + pages * PAGE) {
+			*p = (long)((a - (uintptr_t)areas[*cpu]) / PAGE);
+			return true;
+		}
+	}
+	return false;
+}
+
 static void on_sigbus(int sig, siginfo_t *si, void *uc)
 {
-	uintptr_t a = (uintptr_t)si->si_addr;
+	long p;
 	int cpu, e;
 
-	for (cpu = 0; cpu < ncpus; cpu++)
-		if (a >= (uintptr_t)areas[cpu] && a < (uintptr_t)areas[cpu] + pages * PAGE)
-			break;
-	if (cpu == ncpus) {
+	if (!locate((uintptr_t)si->si_addr, &cpu, &p)) {
 		signal(SIGBUS, SIG_DFL);	/* not ours */
 		return;
 	}
-	e = place(cpu, (long)((a - (uintptr_t)areas[cpu]) / PAGE));
+	e = place(cpu, p);
 	if (e) {
 		fprintf(stderr, "stress: the handler's map failed: %s\n", strerror(e));
 		_exit(1);
 	}
+}
+
+/*
+ * write() page p into a pipe, which copy_from_user()s it: on a marker of a
+ * KWAIT area the copy waits until the events thread (or anyone) places the
+ * page.  Then read it back out of the pipe and check it.
+ */
+static __thread int t_pipe[2] = { -1, -1 };
+
+static int kernel_read(int cpu, long p)
+{
+	static __thread char back[PAGE];
+	ssize_t n;
+
+	if (t_pipe[0] < 0 && pipe(t_pipe))
+		return errno;
+	n = write(t_pipe[1], page_of(cpu, p), PAGE);
+	if (n != PAGE)
+		return n < 0 ? errno : EIO;
+	if (read(t_pipe[0], back, PAGE) != PAGE)
+		return EIO;
+	if (!page_check(back, seed, index_of(cpu, p))) {
+		fprintf(stderr, "stress: cpu %d page %ld read by the kernel differs from the source\n", cpu, p);
+		__atomic_add_fetch(&lost, 1, __ATOMIC_RELAXED);
+		return EPROTO;
+	}
+	__atomic_add_fetch(&kreads, 1, __ATOMIC_RELAXED);
+	return 0;
+}
+
+/* The events thread: read the file's fault events and place each page a kernel access waits for. */
+static void *events_thread(void *arg)
+{
+	struct fa_event ev[64];
+	long p;
+	int cpu, i, n;
+
+	(void)arg;
+	t_tmp = area_alloc(1, false);
+	madvise(t_tmp, PAGE, MADV_DONTFORK);
+	while (!stop) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+
+		if (poll(&pfd, 1, 100) != 1)
+			continue;
+		n = read(fd, ev, sizeof(ev));	/* the fd is non-blocking */
+		for (i = 0; i < n / (int)sizeof(ev[0]); i++) {
+			if (!locate(ev[i].addr, &cpu, &p) || !(ev[i].flags & FA_EV_KERNEL) || place(cpu, p)) {
+				fprintf(stderr, "stress: event for %#llx (flags %#x): cannot place it\n",
+					(unsigned long long)ev[i].addr, ev[i].flags);
+				stop = 2;
+			}
+			__atomic_add_fetch(&events, 1, __ATOMIC_RELAXED);
+		}
+	}
+	return NULL;
 }
 
 /*
@@ -216,12 +287,15 @@ static void *worker(void *arg)
 		case MAP:
 			e = s & 1 ? place(t->cpu, p) : place_run(t->cpu, p + RUN_PAGES > pages ? pages - RUN_PAGES : p);
 			break;
+		case KREAD:
+			e = kernel_read(t->cpu, p);
+			break;
 		case CHURN:
 			if (s % 4 == 0)
 				e = refill_huge(t->cpu, p);
 			else
-				e = fa_prepare(fd, page_of(t->cpu, p + CHURN_PAGES > pages ? pages - CHURN_PAGES : p),
-					       CHURN_PAGES * PAGE, SIGBUS, NULL);
+				e = fa_prepare_flags(fd, page_of(t->cpu, p + CHURN_PAGES > pages ? pages - CHURN_PAGES : p),
+						     CHURN_PAGES * PAGE, SIGBUS, FA_PREPARE_KWAIT, NULL);
 			if (!e && s % 64 == 0)
 				e = churn_probe(probe);
 			usleep(1000);
@@ -244,6 +318,7 @@ int main(int argc, char **argv)
 	static struct thread th[MAX_CPUS * ROLES];
 	unsigned long last[MAX_CPUS * ROLES] = { 0 };
 	time_t seen[MAX_CPUS * ROLES];
+	pthread_t events_tid;
 	int secs = 300, opt, i, n, status = 0;
 	time_t start, now;
 
@@ -272,19 +347,21 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	sigaction(SIGBUS, &sa, NULL);
+	fcntl(fd, F_SETFL, O_NONBLOCK);	/* for the events thread's read() */
 	for (i = 0; i < ncpus; i++) {
 		refilling[i] = -1;
 		areas[i] = huge_alloc(pages, false);
-		if (!areas[i] || fa_prepare(fd, areas[i], pages * PAGE, SIGBUS, NULL)) {
+		if (!areas[i] || fa_prepare_flags(fd, areas[i], pages * PAGE, SIGBUS, FA_PREPARE_KWAIT, NULL)) {
 			fprintf(stderr, "stress: cannot set up area %d\n", i);
 			return 2;
 		}
 	}
-	printf("stress: %d CPUs x 3 threads (fault+verify, map, churn), %ld pages each, %d s, seed %llu\n",
-	       ncpus, pages, secs, (unsigned long long)seed);
+	printf("stress: %d CPUs x 4 threads (fault+verify, map, churn, kread) and an events thread, %ld pages "
+	       "each, %d s, seed %llu\n", ncpus, pages, secs, (unsigned long long)seed);
 	fflush(stdout);
 	n = ncpus * ROLES;
 	start = time(NULL);
+	pthread_create(&events_tid, NULL, events_thread, NULL);
 	for (i = 0; i < n; i++) {
 		th[i] = (struct thread){ .cpu = i / ROLES, .role = i % ROLES };
 		seen[i] = start;
@@ -314,6 +391,7 @@ int main(int argc, char **argv)
 	stop = stop ? stop : 1;
 	for (i = 0; i < n; i++)
 		pthread_join(th[i].tid, NULL);
+	pthread_join(events_tid, NULL);
 	t_tmp = area_alloc(1, false);	/* the last check: every page, placed if still a marker */
 	for (i = 0; i < ncpus; i++)
 		for (long p = 0; p < pages; p++)
@@ -322,8 +400,8 @@ int main(int argc, char **argv)
 	if (stop == 2 || lost)
 		status = 1;
 	printf("stress: %.1f minutes held, %lu pages verified, %lu maps, %lu EEXIST races, %lu THPs moved whole, "
-	       "%lu lost pages: %s\n", (time(NULL) - start) / 60.0, verified, maps, eexist, huge_whole, lost,
-	       status ? "FAIL" : "ok");
+	       "%lu kernel reads, %lu fault events, %lu lost pages: %s\n", (time(NULL) - start) / 60.0, verified,
+	       maps, eexist, huge_whole, kreads, events, lost, status ? "FAIL" : "ok");
 	close(fd);
 	return status;
 }

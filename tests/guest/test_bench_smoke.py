@@ -38,7 +38,10 @@ def test_bench_kmod_quick(fa_module, tmp_path):
             r"  ratio FA_IOC_MAP/UFFDIO_MOVE \(median\)\s+" + NUM,
             r"  ratio FA_IOC_MAP/UFFDIO_COPY \(median\)\s+" + NUM,
             rf"{area}: prepare per page \(ns\)\s+" + NUM, rf"{area}: map per page \(ns\)\s+" + NUM,
-            rf"{area}: /proc/self/maps unchanged\s+True"]
+            rf"{area}: /proc/self/maps unchanged\s+True",
+            rf"user fault end to end \(ns, median / p99\)\s+{NUM} / {NUM}",
+            rf"kernel access, KWAIT end to end \(ns, median / p99\)\s+{NUM} / {NUM}",
+            r"  ratio kernel access/user fault \(median\)\s+" + NUM]
     assert missing_rows(out, rows) == []
     assert json.loads((tmp_path / "bench-kmod.json").read_text())["quick"] is True
 

@@ -171,3 +171,17 @@ def test_kmod_prefetch_with_push_and_threads(fa_module):
     assert_complete(res)
     assert res.pages_prefetched > 0 and res.pages_pushed > 0
     assert res.faults - res.eexist + res.pages_prefetched + res.pages_pushed == 4096
+
+
+@pytest.mark.parametrize("backend", ["kmod", "kmod-copy"])
+def test_kmod_kernel_wait_steps_complete(fa_module, ext4_dir, backend):
+    """workload.kernel_wait: each kernel access to a missing page waits (FA_PREPARE_KWAIT) until the handler
+    thread, reading the file's fault events, places the page; then it completes, with every page right."""
+    steps = [KernelStep(kind, 100 + i) for i, kind in enumerate(STEPS)]
+    res = run(backend, 4096, 2, "random", kernel_steps=steps, odirect_path=str(ext4_dir / "odirect"),
+              kernel_wait=True)
+    assert_complete(res)
+    for s in res.kernel_steps:
+        assert (s.before_ret, s.before_errno) == (4096, "0"), s
+        assert (s.after_ret, s.after_errno) == (4096, "0"), s
+    assert res.kwait_events == len(steps), "one fault event per waiting page"

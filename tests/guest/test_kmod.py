@@ -23,6 +23,36 @@ def selftest_run(fa_module, ext4_dir):
     return ktap.results(out.stdout)
 
 
+KWAIT = SELFTEST.with_name("fa_kwait")
+HUNG_TASK = "/proc/sys/kernel/hung_task_timeout_secs"
+
+
+@pytest.fixture(scope="module")
+def kwait_run(fa_module, ext4_dir):
+    """fa_kwait with the hung-task detector at 20 s: a wait that outlives its ends would show in dmesg."""
+    env = dict(os.environ, FA_ODIRECT_FILE=str(ext4_dir / "odirect-kwait"))
+    old = open(HUNG_TASK).read()
+    with open(HUNG_TASK, "w") as f:
+        f.write("20")
+    try:
+        out = subprocess.run([str(KWAIT)], capture_output=True, text=True, env=env, timeout=600)
+    finally:
+        with open(HUNG_TASK, "w") as f:
+            f.write(old)
+    print(out.stdout)
+    assert re.search(r"^\d+ passed, \d+ failed, \d+ skipped$", out.stdout, re.M), out.stdout + out.stderr
+    hung = [line for line in sh("dmesg").stdout.splitlines() if "blocked for more than" in line]
+    assert not hung, hung
+    return ktap.results(out.stdout)
+
+
+@pytest.mark.parametrize("case", ktap.case_names(KWAIT.with_suffix(".c")))
+def test_kwait(kwait_run, case):
+    res = kwait_run.get(case)
+    assert res is not None, f"{case} printed no TAP result"
+    assert res.status == "ok", f"{case}: {res.status}: {res.why}"
+
+
 def cpu_has_pku():
     return any(line.startswith("flags") and " pku" in line for line in open("/proc/cpuinfo"))
 

@@ -25,9 +25,11 @@ def run(args, timeout):
 def test_fuzz_100k_ioctls_only_documented_errnos(fa_module):
     out = run([SELFTESTS / "fa_fuzz", "-n", FUZZ_CALLS, "-s", hex(FUZZ_SEED), "-t", 2], timeout=600)
     assert out.returncode == 0, out.stdout + out.stderr
-    m = re.search(r"fuzz: (\d+) calls, (\d+) undocumented;.*verifier (\d+) rounds", out.stdout)
-    assert m and int(m.group(1)) == FUZZ_CALLS and m.group(2) == "0", out.stdout
-    assert int(m.group(3)) > 0, "the verifier never finished a round"
+    m = re.search(r"fuzz: (\d+) calls \((\d+) reads of the event fd\), (\d+) undocumented;.*verifier (\d+) rounds",
+                  out.stdout)
+    assert m and int(m.group(1)) == FUZZ_CALLS and m.group(3) == "0", out.stdout
+    assert int(m.group(2)) > 0, "no read() of the event fd was fuzzed"
+    assert int(m.group(4)) > 0, "the verifier never finished a round"
 
 
 @pytest.fixture(scope="module")
@@ -48,11 +50,13 @@ def test_lifetime(lifetime_run, case):
 def test_stress_60s(fa_module):
     out = run([SELFTESTS / "fa_stress", "-d", STRESS_SECONDS], timeout=STRESS_SECONDS + 120)
     m = re.search(r"stress: ([\d.]+) minutes held, (\d+) pages verified, (\d+) maps, (\d+) EEXIST races, "
-                  r"(\d+) THPs moved whole, (\d+) lost pages: (\w+)", out.stdout)
+                  r"(\d+) THPs moved whole, (\d+) kernel reads, (\d+) fault events, (\d+) lost pages: (\w+)",
+                  out.stdout)
     assert m, out.stdout + out.stderr
-    assert out.returncode == 0 and m.group(7) == "ok" and m.group(6) == "0", out.stdout + out.stderr
+    assert out.returncode == 0 and m.group(9) == "ok" and m.group(8) == "0", out.stdout + out.stderr
     assert float(m.group(1)) >= STRESS_SECONDS / 60 - 0.05 and int(m.group(2)) > 0
     assert int(m.group(5)) > 0, "no 2 MiB move went whole: the huge path was not run"
+    assert int(m.group(6)) > 0 and int(m.group(7)) > 0, "no kernel read waited for an event: KWAIT was not run"
 
 
 def opener(groups):

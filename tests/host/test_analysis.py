@@ -482,3 +482,31 @@ def test_prefill_is_a_placement_phase():
     add(run, probe="vm_area_dup", ts_ns=run.result["prefill_t0_ns"] + 1, lat_ns=0, tgid=run.tgid, tid=run.tgid,
         comm="x", cpu=0, start=0, length=4096, vma=1)
     assert verdict(res, "no_vma_created").status == "fail"
+
+
+def test_kernel_access_completes_on_waits():
+    res = fixture("fx-kwait")
+    fast, kwait = res.runs
+    assert fast.variant == "fail-fast" and kwait.variant == "kwait"
+    spec = {"name": "kernel_access_completes", "backends": [], "variants": [], "expect": "pass", "params": {}}
+    v = invariants.check(spec, fast)
+    assert v.status == "fail" and "got EFAULT (ret -1) while the page was missing" in v.reason, v.reason
+    v = invariants.check(spec, kwait)
+    assert v.status == "pass", v.reason
+    assert v.metrics["kwaits"][0] == 2 and v.metrics["woken_by_map"][0] == 2 and v.metrics["woken_by_timeout"][0] == 0
+    evs = kwait.events
+    kwait.events = evs.where(~evs.of(*invariants.PLACEMENTS))
+    assert "the page was not placed while the fault waited" in invariants.check(spec, kwait).reason
+    kwait.events = evs.where(~evs.of("handle_mm_fault"))
+    v = invariants.check(spec, kwait)
+    assert v.status == "fail" and "returned VM_FAULT_RETRY" in v.reason
+    kwait.events, kwait.trace = evs, dict(kwait.trace, groups=["kmod"])
+    assert invariants.check(spec, kwait).status == "undecided"
+
+
+def test_invariants_apply_to_the_variants_they_name():
+    res = fixture("fx-kwait")
+    verdicts = invariants.check_all(res.scenario["invariants"], res.runs)
+    assert [(v.run, v.status, v.expect) for v in verdicts] == [("kmod/fail-fast", "fail", "fail"),
+                                                               ("kmod/kwait", "pass", "pass")]
+    assert all(v.as_expected for v in verdicts)

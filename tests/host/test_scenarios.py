@@ -21,8 +21,8 @@ def test_shipped_scenarios_load_and_state_expectations(path):
     assert "dmesg_clean" in [i["name"] for i in sc["invariants"]]
 
 
-def test_default_suite_has_the_thirteen_scenarios():
-    assert len(cli.suite_files("default")) == 13
+def test_default_suite_has_the_fourteen_scenarios():
+    assert len(cli.suite_files("default")) == 14
 
 
 def test_defaults_are_filled_in():
@@ -126,7 +126,7 @@ def test_invariant_params_are_checked():
         err(BASE + "invariants:\n  - {name: one_fault_per_page, params: {repeats: 2}}\n")
     assert "is not a int" in err(BASE + "invariants:\n  - {name: one_fault_per_page, params: {max_repeats: x}}\n")
     sc = schema.loads(BASE + "invariants: [one_fault_per_page]\n")
-    assert sc["invariants"][0] == {"name": "one_fault_per_page", "backends": [], "expect": "pass",
+    assert sc["invariants"][0] == {"name": "one_fault_per_page", "backends": [], "variants": [], "expect": "pass",
                                    "params": {"max_repeats": 0}}
 
 
@@ -170,3 +170,15 @@ def test_readme_reference_is_current():
 def test_unknown_suite_names_the_known_ones():
     with pytest.raises(schema.ScenarioError, match="known suites: default"):
         cli.suite_files("nightly")
+
+
+def test_invariant_variants_must_name_a_variant():
+    text = BASE + "variants:\n  - {label: a}\n  - {label: b}\ninvariants:\n  - {name: nothing_lost, variants: [a]}\n"
+    assert schema.loads(text)["invariants"][0]["variants"] == ["a"]
+    msg = err(BASE + "variants:\n  - {label: a}\ninvariants:\n  - {name: nothing_lost, variants: [c]}\n")
+    assert msg.startswith("s.yaml:6: invariants[0].variants: ['c'] are not among the scenario's variant labels"), msg
+
+
+def test_kernel_wait_needs_a_kmod_backend():
+    msg = err(BASE + "backend: uffd-copy\nworkload: {kernel_wait: true}\n")
+    assert "workload.kernel_wait: needs a kmod backend" in msg, msg

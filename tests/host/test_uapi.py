@@ -16,6 +16,10 @@ def c_layout(tmp_path):
         lines.append(f'printf("{name} %lu\\n", (unsigned long){name});')
     lines += ['printf("FA_MAP_COPY %llu\\n", (unsigned long long)FA_MAP_COPY);',
               'printf("FA_MAPV_MAX %d\\n", FA_MAPV_MAX);',
+              'printf("FA_PREPARE_KWAIT %u\\n", FA_PREPARE_KWAIT);',
+              'printf("FA_PREPARE_UWAIT %u\\n", FA_PREPARE_UWAIT);',
+              'printf("FA_EV_KERNEL %u\\n", FA_EV_KERNEL);',
+              'printf("FA_EV_WRITE %u\\n", FA_EV_WRITE);',
               'printf("FA_DEVICE_PATH %s\\n", FA_DEVICE_PATH);', "return 0; }"]
     src, exe = tmp_path / "layout.c", tmp_path / "layout"
     src.write_text("\n".join(lines))
@@ -34,5 +38,7 @@ def test_mirror_matches_header(tmp_path):
         assert int(c[name]) == value, name
     assert int(c["FA_MAP_COPY"]) == uapi.MAP_COPY
     assert int(c["FA_MAPV_MAX"]) == uapi.MAPV_MAX
+    for name in ("PREPARE_KWAIT", "PREPARE_UWAIT", "EV_KERNEL", "EV_WRITE"):
+        assert int(c[f"FA_{name}"]) == getattr(uapi, name), name
     assert c["FA_DEVICE_PATH"] == uapi.DEVICE_PATH
 
