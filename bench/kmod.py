@@ -10,8 +10,9 @@
    /proc/self/maps compared before and after.
 4. In a FA_PREPARE_KWAIT area, a kernel access that waits for its page
    (read() from a pipe into it; a thread on the event fd maps it) against a
-   user fault (SIGBUS; the handler maps it), end to end, pages in turn
-   (fa_bench kwait).
+   user fault (SIGBUS; the handler maps it), end to end, pages in turn, and
+   the same kernel access to a userfaultfd area (its handler thread
+   UFFDIO_COPYs) (fa_bench kwait).
 
 --quick measures the same figures on small sizes, once, in seconds: a
 smoke test of the bench (tests/guest/test_bench_smoke.py), not figures.
@@ -106,10 +107,13 @@ def main(argv=None):
     print(f"{f'{area}: prepare per page (ns)':<52} {big['prepare_ns_per_page']:>12.1f}")
     print(f"{f'{area}: map per page (ns)':<52} {big['map_ns_per_page']:>12.1f}")
     print(f"{f'{area}: /proc/self/maps unchanged':<52} {str(big['maps_unchanged']):>12}  True")
-    for who, what in (("user", "user fault"), ("kernel", "kernel access, KWAIT")):
+    for who, what in (("user", "user fault"), ("kernel", "kernel access, KWAIT"),
+                      ("uffd_kernel", "kernel access, userfaultfd")):
         print(f"{what + ' end to end (ns, median / p99)':<52} {kw[who + '_median_ns']:>6} / {kw[who + '_p99_ns']:<5}")
     ratio_kwait = kw["kernel_median_ns"] / kw["user_median_ns"]
     print(f"{'  ratio kernel access/user fault (median)':<52} {ratio_kwait:>12.3f}  <= 1.5")
+    print(f"{'  ratio KWAIT/userfaultfd kernel access (median)':<52} "
+          f"{kw['kernel_median_ns'] / kw['uffd_kernel_median_ns']:>12.3f}")
     res["ratios"] = {"fa_map_vs_uffdio_move": ratio_move, "fa_map_vs_uffdio_copy": ratio_copy,
                      "kwait_kernel_vs_user": ratio_kwait}
     out = Path(os.environ.get("FA_RESULTS", ".")) / "bench-kmod.json"

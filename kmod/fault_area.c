@@ -430,27 +430,41 @@ static void fa_wait_cancel(struct fa_file *ff, struct fa_waiter *w)
  * Sleep until a waker sets w->woken, a fatal signal, or kwait_timeout_ms,
  * with the fault's lock (mmap_lock or the per-VMA lock) dropped first, as
  * handle_userfault() does; the fault then retries (VM_FAULT_RETRY).  vmf->vma
- * must not be touched once the lock is gone.
+ * must not be touched once the lock is gone.  As handle_userfault(), the
+ * readers of the event fd are woken only once this task is on wait_wq and
+ * no longer TASK_RUNNING: a reader that preempts it here then finds it
+ * asleep, and the map's wake-up hands the CPU straight back (otherwise the
+ * waiter would sit preempted, unwoken, until the reader slept again).
  */
 static vm_fault_t fa_wait(struct fa_file *ff, struct fa_waiter *w, struct vm_fault *vmf)
 {
-	long timeout = kwait_timeout_ms ? msecs_to_jiffies(kwait_timeout_ms) : MAX_SCHEDULE_TIMEOUT;
+	long left = kwait_timeout_ms ? msecs_to_jiffies(kwait_timeout_ms) : MAX_SCHEDULE_TIMEOUT;
 	struct fa_expired *e = NULL;
+	DEFINE_WAIT(wait);
 	enum fa_wake why;
-	long left;
+	bool told = false;
 
 	release_fault_lock(vmf);
-	spin_lock(&ff->wait_lock);
-	w->asleep = true;
-	spin_unlock(&ff->wait_lock);
-	wake_up_poll(&ff->event_wq, EPOLLIN | EPOLLRDNORM);
 	trace_fa_kwait_enter(w->addr, w->flags);
-	left = wait_event_killable_timeout(ff->wait_wq, READ_ONCE(w->woken), timeout);
+	for (;;) {
+		prepare_to_wait(&ff->wait_wq, &wait, TASK_KILLABLE);
+		if (READ_ONCE(w->woken) || fatal_signal_pending(current) || !left)
+			break;
+		if (!told) {
+			spin_lock(&ff->wait_lock);
+			w->asleep = true;
+			spin_unlock(&ff->wait_lock);
+			wake_up_poll(&ff->event_wq, EPOLLIN | EPOLLRDNORM);
+			told = true;
+		}
+		left = schedule_timeout(left);
+	}
+	finish_wait(&ff->wait_wq, &wait);
 	if (!left && !READ_ONCE(w->woken))
 		e = kmalloc(sizeof(*e), GFP_KERNEL);
 	spin_lock(&ff->wait_lock);
 	list_del(&w->node);
-	why = w->woken ?: left < 0 ? FA_WAKE_KILL : FA_WAKE_TIMEOUT;
+	why = w->woken ?: left ? FA_WAKE_KILL : FA_WAKE_TIMEOUT;
 	if (why == FA_WAKE_TIMEOUT && e) {
 		*e = (struct fa_expired){ .task = current, .tid = current->pid, .addr = w->addr };
 		list_add(&e->node, &ff->expired);

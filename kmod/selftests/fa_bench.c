@@ -19,7 +19,8 @@
  *   fa_bench kwait PAGES            in one FA_PREPARE_KWAIT area, pages in turn: a user fault (SIGBUS,
  *                                   the handler maps it) and a kernel access (read() from a pipe into
  *                                   the page waits; a thread on the event fd maps it), end to end in
- *                                   ns, median and p99 of each
+ *                                   ns, median and p99 of each; then the same kernel access to a
+ *                                   userfaultfd MISSING area, whose handler thread UFFDIO_COPYs
  */
 #define _GNU_SOURCE
 #include <linux/userfaultfd.h>
@@ -350,10 +351,58 @@ static void *kw_events(void *arg)
 	return NULL;
 }
 
+/* userfaultfd's handler thread: UFFDIO_COPY of every page a fault waits for. */
+static void *kw_uffd_handler(void *arg)
+{
+	struct pollfd pfd = { .fd = (int)(intptr_t)arg, .events = POLLIN };
+	struct uffdio_copy c = { .len = PAGE };
+	struct uffd_msg msg;
+
+	if (!kw_tmp && !(kw_tmp = area_alloc(1, false)))
+		die("mmap");
+	while (!kw_stop) {
+		if (poll(&pfd, 1, 100) != 1 || read(pfd.fd, &msg, sizeof(msg)) != sizeof(msg) ||
+		    msg.event != UFFD_EVENT_PAGEFAULT)
+			continue;
+		c.dst = msg.arg.pagefault.address & ~(PAGE - 1);
+		c.src = (uintptr_t)kw_tmp;
+		page_fill(kw_tmp, 1, c.dst / PAGE);	/* the same work as kw_place() before its move */
+		if (ioctl(pfd.fd, UFFDIO_COPY, &c))
+			die("UFFDIO_COPY");
+	}
+	return NULL;
+}
+
+/* The kernel access of kwait() against a userfaultfd MISSING area, ns per page into out[1..pages-1]. */
+static void kw_uffd(unsigned long pages, uint64_t *out, const int *pfd)
+{
+	char *area = area_alloc(pages, false);
+	int fd = place_setup("uffd", area, pages);
+	static char msg[64];
+	unsigned long i;
+	pthread_t th;
+	uint64_t t0;
+
+	kw_stop = 0;
+	if (pthread_create(&th, NULL, kw_uffd_handler, (void *)(intptr_t)fd))
+		die("pthread_create");
+	for (i = 1; i < pages; i++) {
+		if (write(pfd[1], msg, sizeof(msg)) != sizeof(msg))
+			die("write to the pipe");
+		t0 = now_ns();
+		if (read(pfd[0], area + i * PAGE, sizeof(msg)) != sizeof(msg))	/* waits for the handler */
+			die("read() into a userfaultfd page");
+		out[i] = now_ns() - t0;
+	}
+	kw_stop = 1;
+	pthread_join(th, NULL);
+	close(fd);
+}
+
 static void kwait(unsigned long pages)
 {
 	struct sigaction sa = { .sa_sigaction = kw_on_sigbus, .sa_flags = SA_SIGINFO };
-	uint64_t *user = calloc(pages, 8), *kern = calloc(pages, 8), t0;
+	uint64_t *user = calloc(pages, 8), *kern = calloc(pages, 8), *uffd = calloc(pages, 8), t0;
 	static char msg[64];
 	unsigned long i;
 	pthread_t th;
@@ -361,7 +410,7 @@ static void kwait(unsigned long pages)
 
 	kw_fd = fa_open();
 	kw_area = area_alloc(2 * pages, false);
-	if (kw_fd < 0 || !kw_area || !user || !kern || pipe(pfd))
+	if (kw_fd < 0 || !kw_area || !user || !kern || !uffd || pipe(pfd))
 		die("setup");
 	if (fa_prepare_flags(kw_fd, kw_area, 2 * pages * PAGE, SIGBUS, FA_PREPARE_KWAIT, NULL))
 		die("FA_IOC_PREPARE with FA_PREPARE_KWAIT");
@@ -383,12 +432,16 @@ static void kwait(unsigned long pages)
 	}
 	kw_stop = 1;
 	pthread_join(th, NULL);
+	kw_uffd(pages, uffd, pfd);
 	printf("{\"mode\": \"kwait\", \"pages\": %lu, \"user_median_ns\": %llu, \"user_p99_ns\": %llu, "
-	       "\"kernel_median_ns\": %llu, \"kernel_p99_ns\": %llu}\n", pages - 1,
+	       "\"kernel_median_ns\": %llu, \"kernel_p99_ns\": %llu, \"uffd_kernel_median_ns\": %llu, "
+	       "\"uffd_kernel_p99_ns\": %llu}\n", pages - 1,
 	       (unsigned long long)percentile(user + 1, pages - 1, 0.5),
 	       (unsigned long long)percentile(user + 1, pages - 1, 0.99),
 	       (unsigned long long)percentile(kern + 1, pages - 1, 0.5),
-	       (unsigned long long)percentile(kern + 1, pages - 1, 0.99));
+	       (unsigned long long)percentile(kern + 1, pages - 1, 0.99),
+	       (unsigned long long)percentile(uffd + 1, pages - 1, 0.5),
+	       (unsigned long long)percentile(uffd + 1, pages - 1, 0.99));
 }
 
 static void big(unsigned long pages)

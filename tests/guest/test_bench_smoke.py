@@ -41,7 +41,9 @@ def test_bench_kmod_quick(fa_module, tmp_path):
             rf"{area}: /proc/self/maps unchanged\s+True",
             rf"user fault end to end \(ns, median / p99\)\s+{NUM} / {NUM}",
             rf"kernel access, KWAIT end to end \(ns, median / p99\)\s+{NUM} / {NUM}",
-            r"  ratio kernel access/user fault \(median\)\s+" + NUM]
+            rf"kernel access, userfaultfd end to end \(ns, median / p99\)\s+{NUM} / {NUM}",
+            r"  ratio kernel access/user fault \(median\)\s+" + NUM,
+            r"  ratio KWAIT/userfaultfd kernel access \(median\)\s+" + NUM]
     assert missing_rows(out, rows) == []
     assert json.loads((tmp_path / "bench-kmod.json").read_text())["quick"] is True
 
