@@ -4,6 +4,7 @@ import statistics
 import numpy as np
 
 from analysis.invariants import PLACEMENTS, in_phase
+from analysis.stats import p99
 
 # (key, column header, unit)
 COLUMNS = (
@@ -22,11 +23,6 @@ COLUMNS = (
     ("tlb_per_page", "TLB flushes", "per page"),
     ("lost_events", "lost", "events"),
 )
-
-
-def p99(values):
-    """The 99th percentile, interpolated between the values (never beyond the largest)."""
-    return statistics.quantiles(values, n=100, method="inclusive")[98] if len(values) > 1 else values[0]
 
 
 def _us(values, fn):

@@ -15,6 +15,7 @@ import statistics
 import numpy as np
 
 from analysis.events import PAGE
+from analysis.stats import p99
 from lab import dmesg
 from tracing import probes
 from tracing.probes import KWAIT_WHY, VM_FAULT_RETRY, VM_FAULT_SIGBUS
@@ -312,9 +313,9 @@ def _kwait_metrics(evs):
     kw = evs.where(evs.of("fa_kwait"))
     if not len(kw):
         return {}
-    lat = sorted(int(v) for v in kw["lat_ns"])
+    lat = [int(v) for v in kw["lat_ns"]]
     out = {"kwaits": [len(lat), "waits"], "kwait_median_us": [round(statistics.median(lat) / 1000, 1), "us"],
-           "kwait_p99_us": [round(lat[int(0.99 * (len(lat) - 1))] / 1000, 1), "us"]}
+           "kwait_p99_us": [round(p99(lat) / 1000, 1), "us"]}
     for code, why in KWAIT_WHY.items():
         out[f"woken_by_{why}"] = [int((kw["return"] == code).sum()), "waits"]
     return out

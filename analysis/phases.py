@@ -40,7 +40,7 @@ phases (a long trap tail under load) take it well past 5 %, which is why it is n
 """
 import statistics
 
-from analysis.figures import p99
+from analysis.stats import p99
 
 PHASES = ("trap", "fetch", "place", "return")
 ADD_UP_PCT = 5.0

@@ -115,22 +115,30 @@ static inline char *area_alloc(unsigned long npages, bool thp)
 
 #define HUGE_BYTES (512UL * PAGE)	/* what one page table maps, one PMD (x86-64) */
 
-/*
- * npages that start on a 2 MiB boundary, so that they share page tables
- * (and, with thp, 2 MiB of them can be one PMD-mapped THP).
- */
-static inline char *huge_alloc(unsigned long npages, bool thp)
+/* len bytes of anonymous private memory with prot, starting on a 2 MiB boundary; NULL if none. */
+static inline char *aligned_map(unsigned long len, int prot)
 {
-	unsigned long len = npages * PAGE + HUGE_BYTES;
-	char *map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), *p;
+	char *map = mmap(NULL, len + HUGE_BYTES, prot, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), *p;
 
 	if (map == MAP_FAILED)
 		return NULL;
 	p = (char *)(((uintptr_t)map + HUGE_BYTES - 1) & ~(uintptr_t)(HUGE_BYTES - 1));
 	if (p > map)
 		munmap(map, p - map);
-	munmap(p + npages * PAGE, map + len - (p + npages * PAGE));
-	madvise(p, npages * PAGE, thp ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
+	munmap(p + len, map + len + HUGE_BYTES - (p + len));
+	return p;
+}
+
+/*
+ * npages that start on a 2 MiB boundary, so that they share page tables
+ * (and, with thp, 2 MiB of them can be one PMD-mapped THP).
+ */
+static inline char *huge_alloc(unsigned long npages, bool thp)
+{
+	char *p = aligned_map(npages * PAGE, PROT_READ | PROT_WRITE);
+
+	if (p)
+		madvise(p, npages * PAGE, thp ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
 	return p;
 }
 
@@ -258,6 +266,26 @@ static inline long vma_anon_huge_kb(const void *addr)
 	if (f)
 		fclose(f);
 	return kb;
+}
+
+#define FA_KWAIT_TIMEOUT_PARAM "/sys/module/fault_area/parameters/kwait_timeout_ms"
+
+/* Set the module parameter kwait_timeout_ms (root); its old value, or -1 if it could not be read and set. */
+static inline long fa_set_kwait_timeout(long ms)
+{
+	FILE *f = fopen(FA_KWAIT_TIMEOUT_PARAM, "r");
+	long old = -1;
+	bool ok;
+
+	if (!f)
+		return -1;
+	ok = fscanf(f, "%ld", &old) == 1;
+	fclose(f);
+	f = ok ? fopen(FA_KWAIT_TIMEOUT_PARAM, "w") : NULL;
+	if (!f)
+		return -1;
+	ok = fprintf(f, "%ld\n", ms) > 0;
+	return fclose(f) == 0 && ok ? old : -1;
 }
 
 /* AnonHugePages of this process, in kB. */

@@ -345,18 +345,16 @@ static void fa_wake_range(struct fa_file *ff, unsigned long start, unsigned long
 		wake_up_all(&ff->wait_wq);
 }
 
-/* Close: every waiter wakes (its retry fails), and no new wait begins. */
+/*
+ * Close: no new wait begins (fa_wait_begin() checks closing under
+ * wait_lock), and every waiter already listed wakes (its retry fails).
+ */
 static void fa_wake_all_closing(struct fa_file *ff)
 {
-	struct fa_waiter *w;
-
 	spin_lock(&ff->wait_lock);
 	ff->closing = true;
-	list_for_each_entry(w, &ff->waiters, node)
-		if (!w->woken)
-			w->woken = FA_WAKE_CLOSE;
 	spin_unlock(&ff->wait_lock);
-	wake_up_all(&ff->wait_wq);
+	fa_wake_range(ff, 0, TASK_SIZE, FA_WAKE_CLOSE);
 	wake_up_all(&ff->event_wq);
 }
 

@@ -305,31 +305,18 @@ static int setup_uffd(bool sigbus)
 	return 0;
 }
 
-/* An anonymous area that starts on a 2 MiB boundary, so that a 2 MiB batch can land as one huge page. */
-static char *aligned_area(int prot)
-{
-	unsigned long len = E.pages * PAGE;
-	char *map = mmap(NULL, len + HUGE_BYTES, prot, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), *p;
-
-	if (map == MAP_FAILED)
-		return map;
-	p = (char *)(((uintptr_t)map + HUGE_BYTES - 1) & ~(uintptr_t)(HUGE_BYTES - 1));
-	if (p > map)
-		munmap(map, p - map);
-	munmap(p + len, map + len + HUGE_BYTES - (p + len));
-	return p;
-}
-
 int fa_backend_setup(void)
 {
 	const struct fa_cfg *c = E.cfg;
 	int err = 0, prot = c->backend == FA_B_MPROTECT ? PROT_NONE : PROT_READ | PROT_WRITE;
 	int zfd = c->dev_zero ? open("/dev/zero", O_RDWR | O_CLOEXEC) : -1;
 
-	E.area = c->dev_zero ? mmap(NULL, E.pages * PAGE, prot, MAP_PRIVATE, zfd, 0) : aligned_area(prot);
+	/* anonymous: 2 MiB aligned, so that a 2 MiB batch can land as one huge page */
+	E.area = c->dev_zero ? mmap(NULL, E.pages * PAGE, prot, MAP_PRIVATE, zfd, 0) :
+			       aligned_map(E.pages * PAGE, prot);
 	if (zfd >= 0)
 		close(zfd);
-	if (E.area == MAP_FAILED) {
+	if (E.area == MAP_FAILED || !E.area) {
 		snprintf(E.res->error, sizeof(E.res->error), "mmap of %ld pages: %s", E.pages, strerror(errno));
 		return E.res->ok = 0, -1;
 	}

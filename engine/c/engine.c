@@ -167,6 +167,15 @@ int fa_fetch(long idx)
 	return 0;
 }
 
+/* Page idx is in: count it unless someone counted it first; 1 if this was the first. */
+static int mark_placed(long idx)
+{
+	if (__atomic_exchange_n(&E.placed[idx], 1, __ATOMIC_RELAXED))
+		return 0;
+	__atomic_add_fetch(&E.pages_placed, 1, __ATOMIC_RELAXED);
+	return 1;
+}
+
 /*
  * prefetch_around: fetch the window of a fault on idx (fa_window()) into the
  * thread's buffer, page lo + k at slot k: from the source, idx first, or
@@ -221,10 +230,8 @@ static int place_window(long idx, long lo, long n)
 	}
 	err = fa_place_batch(pick, src, cnt, done, &calls);
 	for (k = 1; k < cnt; k++)
-		if (done[k] && !__atomic_exchange_n(&E.placed[pick[k]], 1, __ATOMIC_RELAXED)) {
-			__atomic_add_fetch(&E.pages_placed, 1, __ATOMIC_RELAXED);
+		if (done[k] && mark_placed(pick[k]))
 			__atomic_add_fetch(&E.pages_prefetched, 1, __ATOMIC_RELAXED);
-		}
 	return err ? err : done[0] ? 0 : EEXIST;
 }
 
@@ -251,8 +258,8 @@ int fa_resolve(long idx, unsigned long long t0, int tid)
 	} else if (err) {
 		fa_fail("placing page %ld failed: %s", idx, strerror(err));
 		return -1;
-	} else if (!__atomic_exchange_n(&E.placed[idx], 1, __ATOMIC_RELAXED)) {
-		__atomic_add_fetch(&E.pages_placed, 1, __ATOMIC_RELAXED);
+	} else {
+		mark_placed(idx);
 	}
 	__atomic_store_n(&E.last_progress_ns, t_placed, __ATOMIC_RELAXED);
 	record_fault(idx, tid, t0, t_fetched, t_placed, !err);
@@ -494,13 +501,10 @@ static int push_request(void)
 static int stream_done(uint64_t idx, int pushed)
 {
 	unsigned long long t = now_ns();
-	int first = !__atomic_exchange_n(&E.placed[idx], 1, __ATOMIC_RELAXED);
+	int first = mark_placed(idx);
 
-	if (first) {
-		__atomic_add_fetch(&E.pages_placed, 1, __ATOMIC_RELAXED);
-		if (pushed)
-			E.res->push_t_ns[__atomic_fetch_add(&E.pages_pushed, 1, __ATOMIC_RELAXED)] = t;
-	}
+	if (first && pushed)
+		E.res->push_t_ns[__atomic_fetch_add(&E.pages_pushed, 1, __ATOMIC_RELAXED)] = t;
 	__atomic_store_n(&E.last_progress_ns, t, __ATOMIC_RELAXED);
 	return first;
 }
@@ -853,8 +857,8 @@ int fa_engine_run(const struct fa_cfg *cfg, struct fa_result *res)
 	res->push_t_ns = calloc(cfg->pages, sizeof(*res->push_t_ns));	/* a page is pushed once at most */
 	E.placed = calloc(cfg->pages, 1);
 	if (cfg->threads < 1 || cfg->threads > FA_MAX_THREADS || E.batch > FA_MAX_BATCH ||
-	    cfg->prefetch_around < 0 || cfg->prefetch_around >= FA_MAX_BATCH || !res->faults || !res->touches || !res->push_t_ns ||
-	    !E.placed) {
+	    cfg->prefetch_around < 0 || cfg->prefetch_around >= FA_MAX_BATCH || !res->faults || !res->touches ||
+	    !res->push_t_ns || !E.placed) {
 		snprintf(res->error, sizeof(res->error), "bad thread count, batch or prefetch, or out of memory");
 		return res->ok = 0;
 	}

@@ -36,7 +36,6 @@
 #define VERIFY_PAGES 128
 #define MAX_THREADS 8
 #define KWAIT_MS 20
-#define KWAIT_PARAM "/sys/module/fault_area/parameters/kwait_timeout_ms"
 
 static int fuzz_fd, verify_fd;
 static char *areas[AREAS], *hole, *cut, *verify_area, *thp;
@@ -218,22 +217,6 @@ static int fuzz_read(uint64_t *s, uint64_t *buf)
 		count = sizeof(uint64_t) * 8;	/* never past buf */
 	n = read(fuzz_fd, p, count);
 	return n < 0 ? errno : n % sizeof(struct fa_event) ? EIO : 0;
-}
-
-/* Set the module's kwait_timeout_ms; the old value, or -1 if it cannot be read and set. */
-static long set_kwait_ms(long ms)
-{
-	FILE *f = fopen(KWAIT_PARAM, "r+");
-	long old = -1;
-
-	if (f && fscanf(f, "%ld", &old) == 1 && fseek(f, 0, SEEK_SET) == 0 && fprintf(f, "%ld\n", ms) > 0 &&
-	    fclose(f) == 0)
-		return old;
-	if (f)
-		fclose(f);
-	fprintf(stderr, "fuzz: cannot set %s: kernel accesses to KWAIT markers wait the module's timeout\n",
-		KWAIT_PARAM);
-	return -1;
 }
 
 static void *fuzz_thread(void *arg)
@@ -421,7 +404,10 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	fcntl(fuzz_fd, F_SETFL, O_NONBLOCK);
-	kwait_ms = set_kwait_ms(KWAIT_MS);
+	kwait_ms = fa_set_kwait_timeout(KWAIT_MS);
+	if (kwait_ms < 0)
+		fprintf(stderr, "fuzz: cannot set %s: kernel accesses to KWAIT markers wait the module's timeout\n",
+			FA_KWAIT_TIMEOUT_PARAM);
 	if (sandbox()) {
 		perror("fuzz: cannot map the sandbox");
 		return 2;
@@ -457,7 +443,7 @@ int main(int argc, char **argv)
 	close(fuzz_fd);
 	close(verify_fd);
 	if (kwait_ms >= 0)
-		set_kwait_ms(kwait_ms);
+		fa_set_kwait_timeout(kwait_ms);
 	if (stop > 1)
 		return 1;
 	printf("fuzz: ok\n");

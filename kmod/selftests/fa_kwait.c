@@ -26,7 +26,6 @@
 
 #define SEED 0x4b1bULL
 #define MSG 64			/* bytes a waiter moves */
-#define TIMEOUT_PARAM "/sys/module/fault_area/parameters/kwait_timeout_ms"
 
 static int g_fd = -1;
 static char *g_area, *g_tmp;
@@ -341,35 +340,17 @@ static void test_munmap_wakes_efault(void)
 	CHECK(w.ret < 0 && w.err == EFAULT, "process_vm_readv after munmap: ret %ld, %s", w.ret, strerror(w.err));
 }
 
-static unsigned int read_timeout_param(void)
-{
-	FILE *f = fopen(TIMEOUT_PARAM, "r");
-	unsigned int ms = 0;
-
-	CHECK(f && fscanf(f, "%u", &ms) == 1, "read %s", TIMEOUT_PARAM);
-	fclose(f);
-	return ms;
-}
-
-static bool write_timeout_param(unsigned int ms)
-{
-	FILE *f = fopen(TIMEOUT_PARAM, "w");
-	bool ok = f && fprintf(f, "%u\n", ms) > 0;
-
-	return f && !fclose(f) && ok;
-}
-
 static void test_timeout_efault(void)
 {
-	unsigned int old = read_timeout_param();
 	struct waiter w;
-	bool set;
+	long old;
 
 	setup(2);
-	set = write_timeout_param(300);
+	old = fa_set_kwait_timeout(300);
+	CHECK(old >= 0, "cannot set %s", FA_KWAIT_TIMEOUT_PARAM);
 	waiter_start(&w, PIPE_READ, g_area);
 	waiter_join(&w);
-	CHECK(write_timeout_param(old) && set, "cannot set %s", TIMEOUT_PARAM);
+	CHECK(fa_set_kwait_timeout(old) == 300, "cannot put %s back to %ld", FA_KWAIT_TIMEOUT_PARAM, old);
 	CHECK(w.ret < 0 && w.err == EFAULT, "read() after the timeout: ret %ld, %s", w.ret, strerror(w.err));
 	CHECK(w.t1 - w.t0 >= 300000000ULL && w.t1 - w.t0 < 5000000000ULL, "it took %llu ms, want 300 ms",
 	      (unsigned long long)(w.t1 - w.t0) / 1000000);
