@@ -268,24 +268,35 @@ static inline long vma_anon_huge_kb(const void *addr)
 	return kb;
 }
 
+/* The number a sysfs or procfs file holds, or -1. */
+static inline long read_long(const char *path)
+{
+	char buf[32] = "";
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	long n = -1;
+
+	if (fd >= 0 && read(fd, buf, sizeof(buf) - 1) > 0)
+		n = strtol(buf, NULL, 10);
+	if (fd >= 0)
+		close(fd);
+	return n;
+}
+
 #define FA_KWAIT_TIMEOUT_PARAM "/sys/module/fault_area/parameters/kwait_timeout_ms"
 
 /* Set the module parameter kwait_timeout_ms (root); its old value, or -1 if it could not be read and set. */
 static inline long fa_set_kwait_timeout(long ms)
 {
-	FILE *f = fopen(FA_KWAIT_TIMEOUT_PARAM, "r");
-	long old = -1;
+	long old = read_long(FA_KWAIT_TIMEOUT_PARAM);
+	int fd = old < 0 ? -1 : open(FA_KWAIT_TIMEOUT_PARAM, O_WRONLY | O_CLOEXEC);
+	char buf[32];
+	int len = snprintf(buf, sizeof(buf), "%ld", ms);
 	bool ok;
 
-	if (!f)
+	if (fd < 0)
 		return -1;
-	ok = fscanf(f, "%ld", &old) == 1;
-	fclose(f);
-	f = ok ? fopen(FA_KWAIT_TIMEOUT_PARAM, "w") : NULL;
-	if (!f)
-		return -1;
-	ok = fprintf(f, "%ld\n", ms) > 0;
-	return fclose(f) == 0 && ok ? old : -1;
+	ok = write(fd, buf, len) == len;
+	return close(fd) == 0 && ok ? old : -1;
 }
 
 /* AnonHugePages of this process, in kB. */

@@ -25,19 +25,6 @@
 
 static long *v;	/* E.res->after_vals */
 
-static long read_long(const char *path)
-{
-	char buf[32] = "";
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	long n = -1;
-
-	if (fd >= 0 && read(fd, buf, sizeof(buf) - 1) > 0)
-		n = strtol(buf, NULL, 10);
-	if (fd >= 0)
-		close(fd);
-	return n;
-}
-
 static void write_long(const char *path, long n)
 {
 	char buf[32];

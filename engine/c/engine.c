@@ -512,15 +512,7 @@ static int stream_done(uint64_t idx, int pushed)
 /* pages_collapsed of khugepaged (every process's), or -1 */
 static long khugepaged_collapsed(void)
 {
-	int fd = open("/sys/kernel/mm/transparent_hugepage/khugepaged/pages_collapsed", O_RDONLY | O_CLOEXEC);
-	char text[32] = "";
-	long n = -1;
-
-	if (fd >= 0 && read(fd, text, sizeof(text) - 1) > 0)
-		n = strtol(text, NULL, 10);
-	if (fd >= 0)
-		close(fd);
-	return n;
+	return read_long("/sys/kernel/mm/transparent_hugepage/khugepaged/pages_collapsed");
 }
 
 /*
